@@ -1,0 +1,14 @@
+import { createHash } from 'node:crypto';
+
+/** Small deterministic PRNG (mulberry32) so that a seed replays the same faults and generated vaults. */
+export function seededRandom(seed: number | string): () => number {
+  let a =
+    typeof seed === 'number' ? seed >>> 0 : createHash('sha256').update(seed).digest().readUInt32LE(0);
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import { SimClock } from './clock.js';
+import { FaultInjector } from './faults.js';
+import { GlacierService, type GlacierOptions } from './glacier/service.js';
+import { S3Service } from './s3/service.js';
+import { SnsService } from './sns/service.js';
+import { SqsService } from './sqs/service.js';
+
+export interface WorldOptions {
+  timeScale?: number;
+  faults?: string;
+  /** Where S3 object bodies and uploaded Glacier archives are kept; in memory when absent */
+  dataDir?: string;
+  /** S3 keeps only the size and checksums of object bodies, not the bytes (large benchmarks) */
+  hashOnly?: boolean;
+  glacier?: GlacierOptions;
+}
+
+/** Everything the simulated services share: one clock, one fault injector, one account, and each other. */
+export class SimWorld {
+  readonly accountId = '123456789012';
+  readonly clock: SimClock;
+  readonly faults: FaultInjector;
+  readonly glacier: GlacierService;
+  readonly s3: S3Service;
+  readonly sns: SnsService;
+  readonly sqs: SqsService;
+
+  constructor(
+    readonly options: WorldOptions,
+    readonly log: Logger,
+  ) {
+    this.clock = new SimClock(options.timeScale ?? 1);
+    this.faults = new FaultInjector(options.faults ?? '');
+    this.sqs = new SqsService(this);
+    this.sns = new SnsService(this);
+    this.s3 = new S3Service(this);
+    this.glacier = new GlacierService(this, options.glacier ?? {});
+  }
+
+  services() {
+    return [this.glacier, this.s3, this.sns, this.sqs];
+  }
+
+  stop(): void {
+    this.clock.stop();
+  }
+}
