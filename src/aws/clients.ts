@@ -1,0 +1,48 @@
+import { GlacierClient } from '@aws-sdk/client-glacier';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { fromIni } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+
+export interface AwsClientOptions {
+  region?: string;
+  profile?: string;
+  /** One endpoint for all four services (the simulator, or a VPC endpoint); AWS_ENDPOINT_URL is honoured by the SDK itself */
+  endpoint?: string;
+  maxAttempts?: number;
+  /** Explicit credentials (tests); otherwise the profile or the default chain */
+  credentials?: AwsCredentialIdentity;
+}
+
+export interface AwsClients {
+  glacier: GlacierClient;
+  s3: S3Client;
+  sns: SNSClient;
+  sqs: SQSClient;
+  destroy(): void;
+}
+
+/** Builds the four SDK clients with the standard credential chain and region resolution. */
+export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
+  const common = {
+    region: options.region,
+    endpoint: options.endpoint,
+    maxAttempts: options.maxAttempts,
+    credentials: options.credentials ?? (options.profile ? fromIni({ profile: options.profile }) : undefined),
+  };
+  const glacier = new GlacierClient(common);
+  // Path-style addressing: a custom endpoint (the simulator) has no per-bucket DNS names.
+  const s3 = new S3Client({ ...common, forcePathStyle: options.endpoint !== undefined });
+  const sns = new SNSClient(common);
+  const sqs = new SQSClient(common);
+  return {
+    glacier,
+    s3,
+    sns,
+    sqs,
+    destroy() {
+      for (const c of [glacier, s3, sns, sqs]) c.destroy();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/server.js';
+import { createAwsClients, type AwsClients } from '../../src/aws/clients.js';
+
+/** Test credentials: the simulator accepts any. */
+export const TEST_ENV = {
+  AWS_ACCESS_KEY_ID: 'AKIDSIMULATOR',
+  AWS_SECRET_ACCESS_KEY: 'simulator-secret',
+  AWS_REGION: 'us-east-1',
+};
+
+export interface SimHarness {
+  sim: Simulator;
+  clients: AwsClients;
+  stop(): Promise<void>;
+}
+
+/** Starts an in-process simulator and SDK clients pointed at it. */
+export async function startSimHarness(options: SimulatorOptions = {}, region = 'us-east-1'): Promise<SimHarness> {
+  const sim = await startSimulator(options);
+  const clients = createAwsClients({
+    region,
+    endpoint: sim.url,
+    maxAttempts: 1,
+    credentials: { accessKeyId: TEST_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: TEST_ENV.AWS_SECRET_ACCESS_KEY },
+  });
+  return {
+    sim,
+    clients,
+    async stop() {
+      clients.destroy();
+      await sim.stop();
+    },
+  };
+}
