@@ -13,6 +13,11 @@ export interface WorldOptions {
   dataDir?: string;
   /** S3 keeps only the size and checksums of object bodies, not the bytes (large benchmarks) */
   hashOnly?: boolean;
+  /**
+   * Simulator-only escape: GetObject reads GLACIER/DEEP_ARCHIVE objects (AWS answers InvalidObjectState),
+   * so that tests and the demo can check the bytes of what they copied.
+   */
+  s3ReadArchived?: boolean;
   glacier?: GlacierOptions;
 }
 

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerSimCommand } from './sim.js';
+import { EXIT, UsageError } from './usage.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('glacier-copy')
+    .description('Copy every archive of an Amazon S3 Glacier vault into an S3 bucket, verified and resumable.')
+    .version(pkg.version)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0]!.trimEnd() + '\n') });
+  registerSimCommand(program);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end in a CommanderError with exit code 0.
+      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`glacier-copy: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`glacier-copy: ${(e as Error).message.split('\n')[0]}\n`);
+    return EXIT.failed;
+  }
+}
+
+const code = await main(process.argv);
+if (code !== EXIT.ok) process.exit(code);
