@@ -18,6 +18,8 @@ export interface AwsClientOptions {
 export interface AwsClients {
   glacier: GlacierClient;
   s3: S3Client;
+  /** S3 without SDK retries, for streamed request bodies that cannot be sent twice (we retry whole parts) */
+  streamingS3: S3Client;
   sns: SNSClient;
   sqs: SQSClient;
   destroy(): void;
@@ -33,16 +35,19 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   };
   const glacier = new GlacierClient(common);
   // Path-style addressing: a custom endpoint (the simulator) has no per-bucket DNS names.
-  const s3 = new S3Client({ ...common, forcePathStyle: options.endpoint !== undefined });
+  const s3Options = { ...common, forcePathStyle: options.endpoint !== undefined };
+  const s3 = new S3Client(s3Options);
+  const streamingS3 = new S3Client({ ...s3Options, maxAttempts: 1 });
   const sns = new SNSClient(common);
   const sqs = new SQSClient(common);
   return {
     glacier,
     s3,
+    streamingS3,
     sns,
     sqs,
     destroy() {
-      for (const c of [glacier, s3, sns, sqs]) c.destroy();
+      for (const c of [glacier, s3, streamingS3, sns, sqs]) c.destroy();
     },
   };
 }

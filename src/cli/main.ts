@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './demo.js';
+import { registerResumeCommand } from './resume.js';
 import { registerSimCommand } from './sim.js';
+import { registerStartCommand } from './start.js';
+import { registerStatusCommand } from './status.js';
+import { StateError } from '../state/db.js';
+import { StateLockedError } from '../state/lock.js';
 import { EXIT, UsageError } from './usage.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -12,7 +18,11 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0]!.trimEnd() + '\n') });
+  registerStartCommand(program);
+  registerResumeCommand(program);
+  registerStatusCommand(program);
   registerSimCommand(program);
+  registerDemoCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
@@ -26,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end in a CommanderError with exit code 0.
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof StateError || e instanceof StateLockedError) {
       process.stderr.write(`glacier-copy: ${e.message}\n`);
       return EXIT.usage;
     }

@@ -37,8 +37,8 @@ export interface Route {
 
 export interface SimService {
   readonly name: string;
-  /** Finds the operation for a request; throws SimError for an unknown one. */
-  route(req: SimRequest): Route;
+  /** Finds the operation for a request (reading a small body where the protocol names it there); throws SimError for an unknown one. */
+  route(req: SimRequest): Route | Promise<Route>;
   sendError(res: ServerResponse, err: SimError, req: SimRequest): void;
   /** The service's own error for a response-replacing fault, or undefined where it does not apply. */
   faultError(kind: FaultKind, operation: string): SimError | undefined;

@@ -70,7 +70,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return;
     }
     try {
-      const route = service.route(req);
+      const route = await service.route(req);
       operation = route.operation;
       for (const kind of world.faults.roll(serviceName, operation)) {
         if (kind === 'reset' || !RESPONSE_FAULTS.has(kind)) {

@@ -42,24 +42,31 @@ const base64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 const base64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const compactDate = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 
+/** JSON as Glacier can store it: printable ASCII only, so other characters are \u-escaped. */
+const asciiJson = (value: unknown) =>
+  JSON.stringify(value).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /**
- * Descriptions as the tools that uploaded to Glacier wrote them (design §2), plus the odd and hostile ones a
- * real vault holds. Index `i` picks the format, so every format appears in any vault of a dozen archives.
+ * Descriptions as the tools that uploaded to Glacier wrote them (design §2), plus odd and hostile ones. Glacier
+ * takes only printable ASCII (≤ 1024 characters), so unicode and control characters reach a real vault only
+ * inside an encoding (mt2, FastGlacier base64, JSON escapes), and so it is here. Index `i` picks the format, so
+ * every format appears in any vault of a dozen archives.
  */
 export function describeArchive(path: string, mtimeIso: string, i: number): string {
+  const unicodePath = path.replace(/img_/, 'naïve/日本語/img_').replace(/\.jpg$/, ' ✓.jpg');
   const formats: (() => string)[] = [
     () => `mt2 ${base64url(JSON.stringify({ filename: path, mtime: compactDate(mtimeIso) }))}`,
-    () => `<m><v>4</v><p>${base64(path)}</p><lm>${compactDate(mtimeIso)}</lm></m>`,
+    () => `<m><v>4</v><p>${base64(unicodePath)}</p><lm>${compactDate(mtimeIso)}</lm></m>`,
     () => `<ArchiveMetadata><Path>${base64(path)}</Path><Size>0</Size></ArchiveMetadata>`,
-    () => JSON.stringify({ Path: path, UploadDate: mtimeIso }),
+    () => asciiJson({ Path: unicodePath, UploadDate: mtimeIso }),
     () => path,
     () => path.replace(/\//g, '\\'),
     () => '',
     () => '../../etc/passwd',
-    () => `/absolute/${path}`,
-    () => `naïve/日本語/${path} ✓`,
+    () => `/absolute/./${path}/../${path}`,
+    () => `mt2 ${base64url(JSON.stringify({ filename: `control\u0007\t${path}`, mtime: compactDate(mtimeIso) }))}`,
     () => 'duplicate-name.txt',
-    () => 'line\tbreak\u0007odd.txt',
+    () => 'x'.repeat(1024),
   ];
   return formats[i % formats.length]!();
 }

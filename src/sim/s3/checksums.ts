@@ -147,3 +147,48 @@ function crc64nvmeDigester(): Digester {
     },
   };
 }
+
+const CRC_POLYNOMIALS: Partial<Record<ChecksumAlgorithm, { width: bigint; poly: bigint }>> = {
+  CRC32: { width: 32n, poly: 0xedb88320n },
+  CRC32C: { width: 32n, poly: 0x82f63b78n },
+  CRC64NVME: { width: 64n, poly: 0x9a6c9329ac4bc9b5n },
+};
+
+export function isCrc(algorithm: ChecksumAlgorithm): boolean {
+  return CRC_POLYNOMIALS[algorithm] !== undefined;
+}
+
+/**
+ * The CRC of a concatenation from the CRCs of its pieces (zlib's crc32_combine, generalised to any reflected
+ * CRC with all-ones init and final xor): how S3 derives a FULL_OBJECT multipart checksum from the part CRCs.
+ */
+export function combineCrcs(algorithm: ChecksumAlgorithm, pieces: readonly { crc: Buffer; size: number }[]): Buffer {
+  const { width, poly } = CRC_POLYNOMIALS[algorithm]!;
+  const top = 1n << (width - 1n);
+  // Multiplication modulo the polynomial, in the reflected bit order CRCs use (x^0 is the top bit).
+  const multiply = (a: bigint, b: bigint): bigint => {
+    let product = 0n;
+    for (let m = top; m > 0n; m >>= 1n) {
+      if (a & m) product ^= b;
+      b = b & 1n ? (b >> 1n) ^ poly : b >> 1n;
+    }
+    return product;
+  };
+  // x^(8 * bytes) modulo the polynomial, by repeated squaring.
+  const shiftOperator = (bytes: number): bigint => {
+    let result = top;
+    let square = top >> 8n; // x^8
+    for (let n = BigInt(bytes); n > 0n; n >>= 1n) {
+      if (n & 1n) result = multiply(square, result);
+      square = multiply(square, square);
+    }
+    return result;
+  };
+  const toBig = (b: Buffer) => (width === 32n ? BigInt(b.readUInt32BE()) : b.readBigUInt64BE());
+  let crc = toBig(pieces[0]!.crc);
+  for (const piece of pieces.slice(1)) crc = multiply(shiftOperator(piece.size), crc) ^ toBig(piece.crc);
+  const out = Buffer.alloc(Number(width / 8n));
+  if (width === 32n) out.writeUInt32BE(Number(crc));
+  else out.writeBigUInt64BE(crc);
+  return out;
+}

@@ -1,0 +1,67 @@
+import { setMaxListeners } from 'node:events';
+import { createAwsClients } from '../aws/clients.js';
+import { ConfigError } from '../aws/errors.js';
+import { TransferEngine, type EngineOptions, type TransferSummary } from '../engine/transfer.js';
+import type { TransferState } from '../state/db.js';
+import { formatBytes } from '../ui/format.js';
+import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
+import { EXIT, UsageError } from './usage.js';
+
+export interface RunOptions {
+  engine: Partial<EngineOptions>;
+  progress: ProgressMode;
+}
+
+export function renderSummary(s: TransferSummary): string {
+  const lines = [
+    `${s.verified.archives}/${s.archives} archives verified in S3 (${formatBytes(s.verified.bytes)} of ${formatBytes(s.bytes)})`,
+    s.failedCount > 0 ? `${s.failedCount} archives failed:` : '',
+    ...s.failed.map((f) => `  ${f.key ?? f.archiveId}: ${f.reason}`),
+    s.badRows > 0 ? `${s.badRows} inventory rows could not be read; those archives were not copied (see \`glacier-copy status\`)` : '',
+    s.pending > 0 ? `${s.pending} archives still in progress: run \`glacier-copy resume\` to continue` : '',
+  ];
+  return lines.filter(Boolean).join('\n');
+}
+
+/**
+ * Runs the engine on a transfer state with the terminal attached: progress, Ctrl-C (in-flight work is
+ * recorded, exit 130), and a summary. Returns the exit code; closes the state.
+ */
+export async function runTransfer(state: TransferState, options: RunOptions): Promise<number> {
+  const config = state.config();
+  const clients = createAwsClients({ region: config.region, profile: config.profile, endpoint: config.endpoint });
+  const reporter = createProgressReporter(options.progress, state);
+  const controller = new AbortController();
+  // Every part in flight listens for Ctrl-C on this one signal.
+  setMaxListeners(0, controller.signal);
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.interrupted); // the state is consistent at every instant
+    process.stderr.write('\ninterrupted: recording work in flight (Ctrl-C again to quit at once)…\n');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const engine = new TransferEngine(state, clients, options.engine, reporter.sink);
+    const summary = await engine.run(controller.signal);
+    reporter.stop();
+    if (controller.signal.aborted) {
+      process.stderr.write(`${renderSummary(summary)}\nstopped; run \`glacier-copy resume --state ${state.path}\` to continue\n`);
+      return EXIT.interrupted;
+    }
+    process.stdout.write(`${renderSummary(summary)}\n`);
+    return summary.done ? EXIT.ok : EXIT.failed;
+  } catch (e) {
+    reporter.stop();
+    if (controller.signal.aborted) return EXIT.interrupted;
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    clients.destroy();
+    state.close();
+  }
+}

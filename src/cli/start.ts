@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import type { Command } from 'commander';
+import { isValidChunkSize } from '../plan/chunks.js';
+import { TransferState } from '../state/db.js';
+import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
+import { runTransfer } from './run-transfer.js';
+import { UsageError, parseByteSize } from './usage.js';
+
+export const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
+export const TIERS = ['Bulk', 'Standard', 'Expedited'];
+export const DEFAULT_STATE_FILE = 'glacier-copy.state.db';
+
+interface StartOptions extends EngineCliOptions {
+  vault: string;
+  bucket: string;
+  prefix: string;
+  storageClass: string;
+  tier: string;
+  inventory?: string;
+  namingOverrides?: string;
+  chunkSize: number;
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  expectedBucketOwner?: string;
+  state: string;
+}
+
+function checkChoice(name: string, value: string, choices: string[]): string {
+  const match = choices.find((c) => c.toLowerCase() === value.toLowerCase());
+  if (!match) throw new UsageError(`invalid ${name} "${value}": one of ${choices.join(', ')}`);
+  return match;
+}
+
+export function registerStartCommand(program: Command): void {
+  const command = program
+    .command('start')
+    .description('copy every archive of a Glacier vault into an S3 bucket')
+    .requiredOption('--vault <name>', 'Glacier vault to copy')
+    .requiredOption('--bucket <name>', 'S3 bucket to copy into')
+    .option('--prefix <prefix>', 'key prefix in the bucket', '')
+    .option('--storage-class <class>', `S3 storage class (${STORAGE_CLASSES.join(', ')})`, 'DEEP_ARCHIVE')
+    .option('--tier <tier>', 'Glacier retrieval tier (Bulk, Standard, Expedited)', 'Bulk')
+    .option('--inventory <file>', 'use this inventory (JSON or CSV, as Glacier writes it) instead of requesting one')
+    .option('--naming-overrides <file>', 'CSV of archive_id,key pairs that override the names decoded from descriptions')
+    .option('--chunk-size <size>', 'download range size: a power-of-two MiB from 8MiB to 4GiB', parseByteSize, 8 * 1024 * 1024)
+    .option('--region <region>', 'AWS region of the vault and the bucket')
+    .option('--profile <name>', 'AWS profile for credentials')
+    .option('--endpoint-url <url>', 'one endpoint for all services (e.g. the simulator); AWS_ENDPOINT_URL also works')
+    .option('--expected-bucket-owner <account>', 'refuse a bucket owned by another account')
+    .option('--state <file>', 'state file of this transfer', DEFAULT_STATE_FILE);
+  addEngineOptions(command).action(async (opts: StartOptions) => {
+    const storageClass = checkChoice('storage class', opts.storageClass, STORAGE_CLASSES);
+    const tier = checkChoice('tier', opts.tier, TIERS);
+    if (!isValidChunkSize(opts.chunkSize)) throw new UsageError(`invalid --chunk-size: a power-of-two MiB from 8MiB to 4GiB`);
+    for (const [flag, file] of [['--inventory', opts.inventory], ['--naming-overrides', opts.namingOverrides]] as const) {
+      if (file !== undefined && !existsSync(file)) throw new UsageError(`${flag} file not found: ${file}`);
+    }
+    if (opts.expectedBucketOwner !== undefined && !/^\d{12}$/.test(opts.expectedBucketOwner)) {
+      throw new UsageError(`--expected-bucket-owner must be a 12-digit account id`);
+    }
+    const prefix = opts.prefix.replace(/^\/+/, '');
+    const state = TransferState.create(opts.state, {
+      transferId: randomBytes(6).toString('hex'),
+      vault: opts.vault,
+      bucket: opts.bucket,
+      prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+      storageClass,
+      tier,
+      region: opts.region,
+      endpoint: opts.endpointUrl,
+      profile: opts.profile,
+      chunkSize: opts.chunkSize,
+      expectedBucketOwner: opts.expectedBucketOwner,
+      namingOverrides: opts.namingOverrides,
+      inventoryFile: opts.inventory,
+    });
+    try {
+      process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts) });
+    } catch (e) {
+      // Nothing was done yet when the vault or bucket is refused: leave no state behind to trip over.
+      if (e instanceof UsageError) for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.state}${suffix}`, { force: true });
+      throw e;
+    }
+  });
+}

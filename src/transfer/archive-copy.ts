@@ -1,0 +1,267 @@
+import { setMaxListeners } from 'node:events';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import type { GlacierClient } from '@aws-sdk/client-glacier';
+import type { LimitFunction } from 'p-limit';
+import { ArchiveFailure, describeError, isNotFound } from '../aws/errors.js';
+import { withRetries } from '../aws/retry.js';
+import type { EventSink } from '../engine/events.js';
+import { partRanges } from '../plan/chunks.js';
+import type { ArchiveRow, TransferState } from '../state/db.js';
+import { archiveTreeHash, compositeSha256, sha256Base64 } from '../verify/checksums.js';
+import { treeHashHex } from '../verify/tree-hash.js';
+import { copyPart, streamRange, type RangeSource } from './part-copy.js';
+
+/** The archive's retrieval job output is gone (24 h window passed, or never existed): request it again. */
+export class JobExpiredError extends Error {
+  constructor(
+    readonly archiveId: string,
+    readonly jobId: string,
+  ) {
+    super(`retrieval job ${jobId} of archive ${archiveId} has expired`);
+  }
+}
+
+export interface ArchiveCopyContext {
+  vault: string;
+  bucket: string;
+  storageClass: string;
+  expectedBucketOwner?: string;
+  glacier: GlacierClient;
+  /** S3 client with the SDK's retries, for calls whose body can be sent again */
+  s3: S3Client;
+  /** S3 client without retries, for streamed parts (a stream cannot be rewound; we retry the whole part) */
+  streamingS3: S3Client;
+  state: TransferState;
+  /** The shared worker pool: one slot per part (or small archive) in flight */
+  limit: LimitFunction;
+  signal: AbortSignal;
+  emit: EventSink;
+  maxAttempts: number;
+}
+
+const EMPTY_TREE_HASH = treeHashHex(Buffer.alloc(0));
+
+/** Where the object came from, within S3's 2 KB user-metadata limit (descriptions are ≤ 1024 ASCII). */
+export function objectMetadata(archive: ArchiveRow): Record<string, string> {
+  const printable = /^[\x20-\x7e]*$/.test(archive.description);
+  return {
+    'glacier-archive-id': archive.archive_id,
+    'glacier-tree-hash': archive.tree_hash,
+    'glacier-creation-date': archive.creation_date,
+    ...(printable
+      ? { 'glacier-description': archive.description }
+      : { 'glacier-description-uri': encodeURIComponent(archive.description).slice(0, 1500) }),
+  };
+}
+
+function treeHashFailure(archive: ArchiveRow, actual: string): ArchiveFailure {
+  return new ArchiveFailure(`retrieved bytes have tree hash ${actual}, the inventory says ${archive.tree_hash}`);
+}
+
+/**
+ * Copies one archive whose retrieval job is ready (or which is empty) and records it verified. Throws
+ * JobExpiredError when the job output is gone, ArchiveFailure when the archive cannot be copied as it is.
+ */
+export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<void> {
+  if (archive.size === 0) return putSmall(ctx, archive, Buffer.alloc(0), EMPTY_TREE_HASH);
+  const source: RangeSource = { glacier: ctx.glacier, vault: ctx.vault, archiveId: archive.archive_id, jobId: archive.job_id! };
+  const onBytes = (n: number) => ctx.emit({ type: 'bytes', n });
+  if (archive.part_count === 1 && archive.size <= archive.range_size!) {
+    const { data, treeHash } = await ctx.limit(() =>
+      retrying(ctx, archive, 1, async () => {
+        const chunks: Buffer[] = [];
+        const verified = await streamRange(source, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
+        return { data: Buffer.concat(chunks), treeHash: verified.treeHash };
+      }),
+    );
+    return putSmall(ctx, archive, data, treeHash);
+  }
+  return copyMultipart(ctx, archive, source, onBytes);
+}
+
+/** Retries one unit of work; a vanished job output surfaces as JobExpiredError. */
+function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>): Promise<T> {
+  return withRetries(
+    async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        if (isNotFound(e) && (e as { name?: string }).name === 'ResourceNotFoundException') {
+          throw new JobExpiredError(archive.archive_id, archive.job_id ?? '');
+        }
+        throw e;
+      }
+    },
+    {
+      attempts: ctx.maxAttempts,
+      signal: ctx.signal,
+      onRetry: (attempt, e) => ctx.emit({ type: 'part-retry', archiveId: archive.archive_id, partNumber, attempt, reason: describeError(e) }),
+    },
+  );
+}
+
+async function putSmall(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
+  if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
+  const checksum = sha256Base64(data);
+  await ctx.s3.send(
+    new PutObjectCommand({
+      Bucket: ctx.bucket,
+      Key: archive.key!,
+      Body: data,
+      ContentLength: data.length,
+      ChecksumSHA256: checksum,
+      StorageClass: ctx.storageClass as StorageClass,
+      Metadata: objectMetadata(archive),
+      ExpectedBucketOwner: ctx.expectedBucketOwner,
+    }),
+    { abortSignal: ctx.signal },
+  );
+  ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: checksum, error: null });
+  ctx.state.addProgress(data.length, 0);
+}
+
+async function ensureUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<string> {
+  if (archive.upload_id) return archive.upload_id;
+  const created = await ctx.s3.send(
+    new CreateMultipartUploadCommand({
+      Bucket: ctx.bucket,
+      Key: archive.key!,
+      ChecksumAlgorithm: 'SHA256',
+      StorageClass: ctx.storageClass as StorageClass,
+      Metadata: objectMetadata(archive),
+      ExpectedBucketOwner: ctx.expectedBucketOwner,
+    }),
+    { abortSignal: ctx.signal },
+  );
+  // An upload created but not recorded (crash right here) is found and aborted by cleanup.
+  ctx.state.updateArchive(archive.archive_id, { upload_id: created.UploadId! });
+  archive.upload_id = created.UploadId!;
+  return created.UploadId!;
+}
+
+async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSource, onBytes: (n: number) => void) {
+  const uploadId = await ensureUpload(ctx, archive);
+  const done = new Set(ctx.state.parts(archive.archive_id).map((p) => p.part_number));
+  const plan = { rangeSize: archive.range_size!, partSize: archive.part_size! };
+  // One failing part stops its siblings: they would fail the same way (expired job) or waste retrievals.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  setMaxListeners(0, signal); // one listener per part in flight
+  const partCtx = { ...ctx, signal };
+  const todo: number[] = [];
+  for (let n = 1; n <= archive.part_count!; n++) if (!done.has(n)) todo.push(n);
+  const results = await Promise.allSettled(
+    todo.map((partNumber) =>
+      ctx.limit(async () => {
+        if (signal.aborted) throw signal.reason;
+        const { ranges } = partRanges(archive.size, plan, partNumber);
+        const started = Date.now();
+        try {
+          const part = await retrying(partCtx, archive, partNumber, () =>
+            copyPart(
+              source,
+              { s3: ctx.streamingS3, bucket: ctx.bucket, key: archive.key!, uploadId, partNumber, expectedBucketOwner: ctx.expectedBucketOwner },
+              ranges,
+              { signal, onBytes },
+            ),
+          );
+          const bytes = ranges.reduce((n, r) => n + r.end - r.start + 1, 0);
+          ctx.state.recordPart(
+            {
+              archive_id: archive.archive_id,
+              part_number: partNumber,
+              etag: part.etag,
+              checksum_sha256: part.checksumSha256,
+              tree_hashes: part.ranges.map((r) => r.treeHash).join(','),
+            },
+            bytes,
+            Date.now() - started,
+          );
+        } catch (e) {
+          stop.abort(e);
+          throw e;
+        }
+      }),
+    ),
+  );
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    const reason = stop.signal.reason ?? failure.reason;
+    if (isNotFound(reason) && (reason as { name?: string }).name === 'NoSuchUpload') {
+      await restartUpload(ctx, archive);
+    }
+    throw reason;
+  }
+  await completeUpload(ctx, archive, uploadId);
+}
+
+/** The upload vanished (aborted outside, or completed before a crash): adopt the object or start over. */
+async function restartUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<void> {
+  ctx.state.transaction(() => {
+    ctx.state.deleteParts(archive.archive_id);
+    ctx.state.updateArchive(archive.archive_id, { upload_id: null });
+  });
+}
+
+async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uploadId: string): Promise<void> {
+  const parts = ctx.state.parts(archive.archive_id);
+  const treeHash = archiveTreeHash(parts.flatMap((p) => p.tree_hashes.split(',')));
+  if (treeHash !== archive.tree_hash) {
+    await ctx.s3
+      .send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: archive.key!, UploadId: uploadId, ExpectedBucketOwner: ctx.expectedBucketOwner }))
+      .catch(() => undefined); // cleanup aborts it later if this fails
+    ctx.state.transaction(() => {
+      ctx.state.deleteParts(archive.archive_id);
+      ctx.state.updateArchive(archive.archive_id, { upload_id: null });
+    });
+    throw treeHashFailure(archive, treeHash);
+  }
+  const composite = compositeSha256(parts.map((p) => p.checksum_sha256));
+  ctx.state.updateArchive(archive.archive_id, { status: 'completing' });
+  try {
+    const result = await ctx.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: ctx.bucket,
+        Key: archive.key!,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, ChecksumSHA256: p.checksum_sha256 })) },
+        ExpectedBucketOwner: ctx.expectedBucketOwner,
+      }),
+      { abortSignal: ctx.signal },
+    );
+    if (result.ChecksumSHA256 !== undefined && result.ChecksumSHA256 !== composite) {
+      throw new ArchiveFailure(`S3 reports checksum ${result.ChecksumSHA256} for ${archive.key}, expected ${composite}`);
+    }
+  } catch (e) {
+    if (!(isNotFound(e) && (await adoptCompletedObject(ctx, archive, composite)))) {
+      ctx.state.updateArchive(archive.archive_id, { status: 'staged' });
+      throw e;
+    }
+  }
+  ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: composite, error: null });
+}
+
+/**
+ * A Complete that S3 carried out but whose answer we lost (crash, dropped connection): the upload is gone and
+ * the object is there. Adopted only if its checksum is the composite of our recorded parts and it names our
+ * archive.
+ */
+export async function adoptCompletedObject(ctx: Pick<ArchiveCopyContext, 's3' | 'bucket' | 'expectedBucketOwner'>, archive: ArchiveRow, composite: string): Promise<boolean> {
+  try {
+    const head = await ctx.s3.send(
+      new HeadObjectCommand({ Bucket: ctx.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: ctx.expectedBucketOwner }),
+    );
+    return head.ChecksumSHA256 === composite && head.Metadata?.['glacier-archive-id'] === archive.archive_id;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}

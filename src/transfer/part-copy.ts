@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
+import { UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ChunkVerificationError } from '../aws/errors.js';
+import { TreeHasher } from '../verify/tree-hash.js';
+
+export interface RangeSource {
+  glacier: GlacierClient;
+  vault: string;
+  archiveId: string;
+  jobId: string;
+}
+
+/** Bytes of one download range, verified against the tree hash Glacier sends with it. */
+export interface VerifiedRange {
+  start: number;
+  end: number;
+  treeHash: string;
+}
+
+/**
+ * Streams bytes [range.start, range.end] of a retrieval job's output to `sink`, hashing them as they pass, and
+ * checks the range's tree hash against `x-amz-sha256-tree-hash`. `onBytes` counts bytes for progress. Throws
+ * ChunkVerificationError on a mismatch or a short body, before the last byte reaches the caller's commit point.
+ */
+export async function streamRange(
+  source: RangeSource,
+  range: { start: number; end: number },
+  sink: (chunk: Buffer) => Promise<void> | void,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<VerifiedRange> {
+  const out = await source.glacier.send(
+    new GetJobOutputCommand({ accountId: '-', vaultName: source.vault, jobId: source.jobId, range: `bytes=${range.start}-${range.end}` }),
+    { abortSignal: options.signal },
+  );
+  const body = out.body as Readable;
+  // Errors after we stop reading (an abort, a socket closing late) must not become uncaught exceptions.
+  body.on('error', () => undefined);
+  const hasher = new TreeHasher();
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      hasher.update(chunk);
+      await sink(chunk);
+      options.onBytes?.(chunk.length);
+    }
+  } finally {
+    body.destroy();
+  }
+  const expectedLength = range.end - range.start + 1;
+  const actual = hasher.digest().toString('hex');
+  const expected = out.checksum ?? '';
+  if (hasher.bytes !== expectedLength || (expected !== '' && expected !== actual)) {
+    throw new ChunkVerificationError(source.vault, source.archiveId, range, expected || `${expectedLength} bytes`, hasher.bytes !== expectedLength ? `${hasher.bytes} bytes` : actual);
+  }
+  return { ...range, treeHash: actual };
+}
+
+export interface PartTarget {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  uploadId: string;
+  partNumber: number;
+  expectedBucketOwner?: string;
+}
+
+export interface CopiedPart {
+  etag: string;
+  /** base64 SHA-256 of the part, as S3 checks it */
+  checksumSha256: string;
+  ranges: VerifiedRange[];
+}
+
+/**
+ * Copies one part: its download ranges, one GetJobOutput each, streamed straight into one UploadPart whose
+ * SHA-256 the SDK sends as a trailer. A range whose tree hash is wrong aborts the upload before its body ends,
+ * so S3 never stores it; a part is only reported (and then recorded) once every range verified and S3's
+ * checksum of what it stored equals ours.
+ */
+export async function copyPart(
+  source: RangeSource,
+  target: PartTarget,
+  ranges: { start: number; end: number }[],
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<CopiedPart> {
+  const length = ranges.reduce((n, r) => n + r.end - r.start + 1, 0);
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const sha256 = createHash('sha256');
+  const upload = target.s3.send(
+    new UploadPartCommand({
+      Bucket: target.bucket,
+      Key: target.key,
+      UploadId: target.uploadId,
+      PartNumber: target.partNumber,
+      Body: body,
+      ContentLength: length,
+      ChecksumAlgorithm: 'SHA256',
+      ExpectedBucketOwner: target.expectedBucketOwner,
+    }),
+    { abortSignal: abort.signal },
+  );
+  // If the upload fails first, stop feeding it: the write loop below sees the destroyed stream. The body is
+  // destroyed without an error: the SDK's chunked-encoding wrapper would re-emit one where nobody listens.
+  const uploadFailed = upload.then(
+    () => undefined,
+    (e: unknown) => {
+      body.destroy();
+      return e;
+    },
+  );
+  const write = async (chunk: Buffer) => {
+    sha256.update(chunk);
+    if (body.destroyed) throw (await uploadFailed) ?? new Error('upload stream closed');
+    if (!body.write(chunk)) await Promise.race([once(body, 'drain'), uploadFailed.then((e) => Promise.reject(e))]);
+  };
+  try {
+    const verified: VerifiedRange[] = [];
+    for (const range of ranges) verified.push(await streamRange(source, range, write, { signal: abort.signal, onBytes: options.onBytes }));
+    body.end();
+    const result = await upload;
+    const checksumSha256 = sha256.digest('base64');
+    if (result.ChecksumSHA256 !== undefined && result.ChecksumSHA256 !== checksumSha256) {
+      throw new Error(`S3 stored part ${target.partNumber} of ${target.key} with SHA-256 ${result.ChecksumSHA256}, we sent ${checksumSha256}`);
+    }
+    return { etag: result.ETag!, checksumSha256, ranges: verified };
+  } catch (e) {
+    abort.abort(e);
+    body.destroy();
+    await uploadFailed;
+    throw e;
+  } finally {
+    options.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}

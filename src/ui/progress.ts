@@ -1,0 +1,91 @@
+import cliProgress from 'cli-progress';
+import type { EngineEvent, EventSink } from '../engine/events.js';
+import type { TransferState } from '../state/db.js';
+import { formatBytes } from './format.js';
+
+export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
+
+export interface ProgressReporter {
+  sink: EventSink;
+  stop(): void;
+}
+
+/**
+ * Renders engine events. The engine only emits; counts for the bars come from a snapshot of the state taken on
+ * a 500 ms timer, so copying never waits on the terminal.
+ */
+export function createProgressReporter(mode: ProgressMode, state: TransferState, out = process.stderr): ProgressReporter {
+  if (mode === 'quiet') return { sink: () => undefined, stop: () => undefined };
+  if (mode === 'json') {
+    let bytes = 0;
+    const timer = setInterval(() => flushBytes(), 1000);
+    const flushBytes = () => {
+      if (bytes > 0) process.stdout.write(JSON.stringify({ type: 'bytes', n: bytes, at: new Date().toISOString() }) + '\n');
+      bytes = 0;
+    };
+    return {
+      sink: (e) => {
+        if (e.type === 'bytes') bytes += e.n;
+        else process.stdout.write(JSON.stringify({ ...e, at: new Date().toISOString() }) + '\n');
+      },
+      stop: () => {
+        clearInterval(timer);
+        flushBytes();
+      },
+    };
+  }
+  const describe = (e: EngineEvent): string | undefined => {
+    switch (e.type) {
+      case 'phase':
+        return e.detail ? `${e.phase}: ${e.detail}` : e.phase === 'done' ? undefined : `${e.phase}…`;
+      case 'planned':
+        return `planned ${e.archives} archives, ${formatBytes(e.bytes)}${e.uncopyable ? `; ${e.uncopyable} cannot be copied` : ''}`;
+      case 'inventory-bad-row':
+        return `inventory line ${e.line} skipped: ${e.reason}`;
+      case 'archive-failed':
+        return `FAILED ${e.key ?? e.archiveId}: ${e.reason}`;
+      case 'job-renewed':
+        return `re-requesting ${e.archiveId.slice(0, 12)}…: ${e.reason}`;
+      case 'part-retry':
+        return `retrying part ${e.partNumber} of ${e.archiveId.slice(0, 12)}… (attempt ${e.attempt}): ${e.reason}`;
+      case 'warning':
+        return `warning: ${e.message}`;
+      case 'throttled':
+        return `throttled on ${e.operation}; pausing ${Math.round(e.pauseMs / 1000)}s`;
+      default:
+        return undefined;
+    }
+  };
+  if (mode === 'lines' || !out.isTTY) {
+    return { sink: (e) => {
+      const text = describe(e);
+      if (text) out.write(`${new Date().toISOString()} ${text}\n`);
+    }, stop: () => undefined };
+  }
+  const bars = new cliProgress.MultiBar(
+    { stream: out, hideCursor: true, clearOnComplete: false, format: ' {label} |{bar}| {value}/{total} {unit}', autopadding: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const archivesBar = bars.create(1, 0, { label: 'archives verified', unit: '' });
+  const bytesBar = bars.create(1, 0, { label: 'bytes copied     ', unit: '' });
+  const refresh = () => {
+    const counts = state.counts();
+    const total = Object.values(counts).reduce((a, c) => ({ archives: a.archives + c.archives, bytes: a.bytes + c.bytes }), { archives: 0, bytes: 0 });
+    archivesBar.setTotal(Math.max(1, total.archives));
+    archivesBar.update(counts.verified.archives, { unit: `(${counts.requested.archives + counts.requesting.archives} requested, ${counts.staged.archives} ready, ${counts.failed.archives} failed)` });
+    bytesBar.setTotal(Math.max(1, total.bytes));
+    bytesBar.update(counts.verified.bytes, { unit: formatBytes(counts.verified.bytes) });
+  };
+  const timer = setInterval(refresh, 500);
+  return {
+    sink: (e) => {
+      const text = describe(e);
+      if (text) bars.log(`${text}\n`);
+    },
+    stop: () => {
+      clearInterval(timer);
+      refresh();
+      bars.stop();
+    },
+  };
+}

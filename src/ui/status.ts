@@ -1,0 +1,78 @@
+import type { TransferState } from '../state/db.js';
+import { summarize } from '../engine/transfer.js';
+import { formatBytes, formatDuration } from './format.js';
+
+/** Stages as users think of them, from the state's archive statuses. */
+export interface StatusReport {
+  transferId: string;
+  vault: string;
+  bucket: string;
+  prefix: string;
+  storageClass: string;
+  inventoried: { archives: number; bytes: number };
+  stages: Record<'waiting' | 'requested' | 'staged' | 'downloading' | 'verified' | 'failed', { archives: number; bytes: number }>;
+  badRows: number;
+  bytesCopied: number;
+  throughputBytesPerSecond?: number;
+  etaSeconds?: number;
+  finished: boolean;
+  failures: { archiveId: string; key: string | null; reason: string }[];
+}
+
+/** Reads only the state file: safe while a transfer runs, and without credentials. */
+export function statusReport(state: TransferState): StatusReport {
+  const config = state.config();
+  const counts = state.counts();
+  const info = state.transferInfo();
+  const summary = summarize(state);
+  const progress = state.progress();
+  const partsInProgress = state.db
+    .prepare(
+      `SELECT COUNT(DISTINCT a.archive_id) AS n, COALESCE(SUM(a.size), 0) AS bytes FROM archives a
+       WHERE a.status = 'staged' AND EXISTS (SELECT 1 FROM parts p WHERE p.archive_id = a.archive_id)`,
+    )
+    .get() as { n: number; bytes: number };
+  const elapsedMs = (info.finishedAt ?? Date.now()) - info.createdAt;
+  const throughput = progress.bytesCopied > 0 && elapsedMs > 0 ? progress.bytesCopied / (elapsedMs / 1000) : undefined;
+  const remaining = summary.bytes - counts.verified.bytes - counts.failed.bytes;
+  return {
+    transferId: config.transferId,
+    vault: config.vault,
+    bucket: config.bucket,
+    prefix: config.prefix,
+    storageClass: config.storageClass,
+    inventoried: { archives: summary.archives, bytes: summary.bytes },
+    stages: {
+      waiting: counts.planned,
+      requested: { archives: counts.requesting.archives + counts.requested.archives, bytes: counts.requesting.bytes + counts.requested.bytes },
+      staged: { archives: counts.staged.archives - partsInProgress.n, bytes: counts.staged.bytes - partsInProgress.bytes },
+      downloading: { archives: partsInProgress.n + counts.completing.archives, bytes: partsInProgress.bytes + counts.completing.bytes },
+      verified: counts.verified,
+      failed: counts.failed,
+    },
+    badRows: summary.badRows,
+    bytesCopied: progress.bytesCopied,
+    throughputBytesPerSecond: throughput,
+    // Copy time only: Glacier's retrieval hours are not in it.
+    etaSeconds: throughput && remaining > 0 ? remaining / throughput : undefined,
+    finished: info.finishedAt !== undefined,
+    failures: summary.failed,
+  };
+}
+
+export function renderStatus(r: StatusReport): string {
+  const line = (label: string, c: { archives: number; bytes: number }) =>
+    `  ${label.padEnd(12)} ${String(c.archives).padStart(9)} archives  ${formatBytes(c.bytes).padStart(11)}`;
+  const out = [
+    `transfer ${r.transferId}: vault ${r.vault} → s3://${r.bucket}/${r.prefix} (${r.storageClass})${r.finished ? ' — finished' : ''}`,
+    line('inventoried', r.inventoried),
+    ...(['waiting', 'requested', 'staged', 'downloading', 'verified', 'failed'] as const).map((s) => line(s, r.stages[s])),
+  ];
+  if (r.badRows > 0) out.push(`  ${r.badRows} inventory rows could not be read (not copied)`);
+  out.push(
+    `  throughput   ${r.throughputBytesPerSecond ? `${formatBytes(r.throughputBytesPerSecond)}/s` : 'not measured yet'}` +
+      (r.etaSeconds !== undefined ? `, copy ETA ${formatDuration(r.etaSeconds * 1000)} once retrievals are ready` : ''),
+  );
+  for (const f of r.failures.slice(0, 20)) out.push(`  failed: ${f.key ?? f.archiveId}: ${f.reason}`);
+  return out.join('\n');
+}
