@@ -11,6 +11,7 @@ import {
   type Digester,
 } from './checksums.js';
 import { S3Error, invalidRequest } from './errors.js';
+import { header } from './request.js';
 import { memoryWriter, type Segment, type SegmentWriter } from './storage.js';
 
 /** What a PutObject/UploadPart request says about its body, read from the headers before the body arrives. */
@@ -29,11 +30,6 @@ export interface ReceivedBody {
   segment: Segment;
   md5: Buffer;
   digests: Map<ChecksumAlgorithm, Buffer>;
-}
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
 }
 
 export function parseDeclaredBody(headers: IncomingHttpHeaders): DeclaredBody {
@@ -88,16 +84,15 @@ export function parseDeclaredBody(headers: IncomingHttpHeaders): DeclaredBody {
 
 /**
  * Streams the request body into `writer`, decoding aws-chunked framing and hashing as it goes (MD5 for the
- * ETag, plus `algorithms`), so that a multi-GiB part never sits in memory. Verifies everything the request
- * declared; on any failure the written bytes are discarded.
+ * ETag, the declared checksum, SHA-256 for a signed payload), so that a multi-GiB part never sits in memory.
+ * Verifies everything the request declared; on any failure the written bytes are discarded.
  */
 export async function receiveBody(
   req: SimRequest,
   declared: DeclaredBody,
-  algorithms: Iterable<ChecksumAlgorithm>,
   writer: SegmentWriter,
 ): Promise<ReceivedBody> {
-  const wanted = new Set(algorithms);
+  const wanted = new Set<ChecksumAlgorithm>();
   if (declared.checksum) wanted.add(declared.checksum.algorithm);
   if (declared.contentSha256) wanted.add('SHA256');
   const md5 = createDigester('MD5');
@@ -184,6 +179,6 @@ function verify(declared: DeclaredBody, body: ReceivedBody, size: number, traile
 
 /** A small request body (DeleteObjects XML), in memory and checked against its declared digests. */
 export async function receiveSmallBody(req: SimRequest, declared: DeclaredBody): Promise<Buffer> {
-  const { segment } = await receiveBody(req, declared, [], memoryWriter());
+  const { segment } = await receiveBody(req, declared, memoryWriter());
   return Buffer.concat(segment.kind === 'memory' ? segment.chunks : []);
 }

@@ -14,7 +14,7 @@ export class S3Error extends SimError {
 }
 
 export const MiB = 1024 * 1024;
-export const GiB = 1024 * MiB;
+const GiB = 1024 * MiB;
 /** PutObject and UploadPart bodies are at most 5 GiB. */
 export const MAX_UPLOAD_BYTES = 5 * GiB;
 

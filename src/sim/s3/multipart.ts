@@ -123,7 +123,7 @@ export async function uploadPart(s3: S3Service, req: SimRequest, res: ServerResp
       `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${algorithm?.toLowerCase() ?? 'null'}`,
     );
   }
-  const body = await receiveBody(req, declared, [], s3.store.storage.writer());
+  const body = await receiveBody(req, declared, s3.store.storage.writer());
   if (bucket.uploads.get(upload.id) !== upload) {
     // Aborted or completed while the part was arriving.
     await s3.store.storage.remove([body.segment]);
@@ -193,6 +193,7 @@ function parseCompleteBody(xml: string, algorithm: ChecksumAlgorithm | undefined
 }
 
 const unquote = (etag: string) => etag.replace(/^"(.*)"$/, '$1');
+const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/');
 
 export async function completeUpload(s3: S3Service, req: SimRequest, res: ServerResponse, target: Target) {
   const { bucket, upload } = uploadFor(s3, req, target);
@@ -273,7 +274,7 @@ export async function completeUpload(s3: S3Service, req: SimRequest, res: Server
     res,
     'CompleteMultipartUploadResult',
     {
-      Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeURIComponent(object.key).replace(/%2F/g, '/')}`,
+      Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeKey(object.key)}`,
       Bucket: bucket.name,
       Key: object.key,
       ETag: object.etag,
@@ -296,7 +297,8 @@ function checkObjectChecksumHeader(headers: IncomingHttpHeaders, checksum: S3Obj
         `The upload was created using ${checksum ? `a ${checksum.algorithm.toLowerCase()}` : 'no'} checksum; ${checksumHeader(algorithm)} does not apply to it.`,
       );
     }
-    const matches = sent === checksum.value || (checksum.type === 'COMPOSITE' && `${sent}-${checksum.value.split('-')[1]}` === checksum.value);
+    const partCount = checksum.type === 'COMPOSITE' ? checksum.value.split('-')[1] : undefined;
+    const matches = sent === checksum.value || (partCount !== undefined && `${sent}-${partCount}` === checksum.value);
     if (!matches) {
       throw new S3Error(400, 'BadDigest', `The ${algorithm.toLowerCase()} you specified did not match the calculated checksum.`);
     }

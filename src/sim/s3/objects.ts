@@ -2,7 +2,15 @@ import type { ServerResponse } from 'node:http';
 import { parseRange, unescapeXml, xmlElements, type SimRequest } from '../http.js';
 import { parseDeclaredBody, receiveBody, receiveSmallBody } from './body.js';
 import { checksumHeader } from './checksums.js';
-import { MAX_UPLOAD_BYTES, S3Error, entityTooLarge, invalidArgument, invalidRequest, malformedXml, noSuchKey } from './errors.js';
+import {
+  MAX_UPLOAD_BYTES,
+  S3Error,
+  entityTooLarge,
+  invalidArgument,
+  invalidRequest,
+  malformedXml,
+  noSuchKey,
+} from './errors.js';
 import {
   ARCHIVED_STORAGE_CLASSES,
   checkKey,
@@ -14,7 +22,7 @@ import {
   storedHeadersOf,
 } from './request.js';
 import type { S3Service } from './service.js';
-import { newId, type S3Object } from './store.js';
+import { newId, type Checksum, type ChecksumType, type S3Object } from './store.js';
 
 interface Target {
   bucket: string;
@@ -29,7 +37,7 @@ export async function putObject(s3: S3Service, req: SimRequest, res: ServerRespo
   const declared = parseDeclaredBody(req.headers);
   if (declared.length > MAX_UPLOAD_BYTES) throw entityTooLarge(declared.length);
   checkWriteConditions(req.headers, bucket.objects.get(key), key);
-  const body = await receiveBody(req, declared, [], s3.store.storage.writer());
+  const body = await receiveBody(req, declared, s3.store.storage.writer());
   const algorithm = declared.checksum?.algorithm;
   const object: S3Object = {
     id: newId(),
@@ -62,37 +70,52 @@ export function getObject(s3: S3Service, req: SimRequest, res: ServerResponse, t
   return readObject(s3, req, res, target, true);
 }
 
-async function readObject(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name, key }: Target, withBody: boolean) {
-  const bucket = s3.bucketFor(req, name);
-  const object = bucket.objects.get(key);
-  if (!object) throw noSuchKey(key);
+async function readObject(s3: S3Service, req: SimRequest, res: ServerResponse, target: Target, withBody: boolean) {
+  const bucket = s3.bucketFor(req, target.bucket);
+  const object = bucket.objects.get(target.key);
+  if (!object) throw noSuchKey(target.key);
   const partParam = req.query.get('partNumber');
   const rangeHeader = header(req.headers, 'range');
   if (partParam !== null && rangeHeader !== undefined) {
     throw invalidRequest('Cannot specify both Range header and partNumber query parameter');
   }
   const partNumber = partParam === null ? undefined : parsePartNumber(partParam);
-
   if (checkReadConditions(req.headers, object) === 'not-modified') {
     s3.sendEmpty(res, 304, { etag: object.etag, 'last-modified': object.lastModified.toUTCString() });
     return;
   }
-  if (withBody && ARCHIVED_STORAGE_CLASSES.has(object.storageClass) && !s3.world.options.s3ReadArchived) {
+  if (withBody) checkReadable(s3, object);
+
+  const { start, end, partial, checksum } = selectBytes(object, partNumber, rangeHeader);
+  const headers = objectHeaders(object);
+  if (partial) headers['content-range'] = `bytes ${start}-${end}/${object.size}`;
+  if (partNumber !== undefined && object.parts) headers['x-amz-mp-parts-count'] = String(object.parts.length);
+  headers['content-length'] = String(end - start + 1);
+  if (checksum && header(req.headers, 'x-amz-checksum-mode') === 'ENABLED') {
+    headers[checksumHeader(checksum.algorithm)] = checksum.value;
+    if (checksum.type) headers['x-amz-checksum-type'] = checksum.type;
+  }
+  res.writeHead(partial ? 206 : 200, s3.responseHeaders(headers));
+  if (withBody) await streamBody(s3, req, res, object, start, end);
+  else res.end();
+}
+
+function checkReadable(s3: S3Service, object: S3Object): void {
+  if (ARCHIVED_STORAGE_CLASSES.has(object.storageClass) && !s3.world.options.s3ReadArchived) {
     throw new S3Error(403, 'InvalidObjectState', "The operation is not valid for the object's storage class", {
       StorageClass: object.storageClass,
     });
   }
-  if (withBody && object.size > 0 && object.segments.some((s) => s.kind === 'hashed')) {
+  if (object.size > 0 && object.segments.some((s) => s.kind === 'hashed')) {
     throw new S3Error(
       501,
       'NotImplemented',
       'This simulator keeps only the size and checksums of object bodies (hashOnly), not the bytes',
     );
   }
+}
 
-  let start = 0;
-  let end = object.size - 1;
-  let partial = false;
+function objectHeaders(object: S3Object): Record<string, string> {
   const headers: Record<string, string> = {
     'last-modified': object.lastModified.toUTCString(),
     etag: object.etag,
@@ -104,48 +127,35 @@ async function readObject(s3: S3Service, req: SimRequest, res: ServerResponse, {
   for (const [k, v] of Object.entries(object.metadata)) headers[`x-amz-meta-${k}`] = v;
   // S3 leaves the storage class header out for STANDARD objects.
   if (object.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = object.storageClass;
+  return headers;
+}
 
-  let checksum: { name: string; value: string; type?: string } | undefined;
-  if (object.checksum) {
-    checksum = { name: checksumHeader(object.checksum.algorithm), value: object.checksum.value, type: object.checksum.type };
-  }
+/** The bytes a GET/HEAD asks for, and the checksum S3 sends for exactly those bytes, if any. */
+function selectBytes(
+  object: S3Object,
+  partNumber: number | undefined,
+  range: string | undefined,
+): { start: number; end: number; partial: boolean; checksum?: Checksum & { type?: ChecksumType } } {
+  const whole = { start: 0, end: object.size - 1, partial: false, checksum: object.checksum };
   if (partNumber !== undefined) {
-    const parts = object.parts ?? [{ size: object.size, checksum: object.checksum?.value }];
+    // A single-part object is its own part 1.
+    const parts = object.parts ?? [{ size: object.size }];
     if (partNumber > parts.length) {
       throw new S3Error(416, 'InvalidPartNumber', 'The requested partnumber is not satisfiable', {
         PartNumberRequested: partNumber,
         ActualPartCount: parts.length,
       });
     }
-    start = parts.slice(0, partNumber - 1).reduce((n, p) => n + p.size, 0);
-    end = start + parts[partNumber - 1]!.size - 1;
-    if (object.parts) {
-      headers['x-amz-mp-parts-count'] = String(parts.length);
-      partial = true;
-      // A part of a COMPOSITE object comes with that part's own checksum; FULL_OBJECT parts have none to give.
-      const partChecksum = parts[partNumber - 1]!.checksum;
-      checksum = checksum?.type === 'COMPOSITE' && partChecksum ? { name: checksum.name, value: partChecksum } : undefined;
-    }
-  } else if (rangeHeader !== undefined) {
-    ({ start, end } = parseRange(rangeHeader, object.size)!);
-    partial = true;
-    // The stored checksum covers the whole object, so S3 sends none with a range.
-    checksum = undefined;
+    if (!object.parts) return whole;
+    const start = parts.slice(0, partNumber - 1).reduce((n, p) => n + p.size, 0);
+    // A part of a COMPOSITE object comes with that part's own checksum; FULL_OBJECT parts have none to give.
+    const value = object.checksum?.type === 'COMPOSITE' ? object.parts[partNumber - 1]!.checksum : undefined;
+    const checksum = value === undefined ? undefined : { algorithm: object.checksum!.algorithm, value };
+    return { start, end: start + parts[partNumber - 1]!.size - 1, partial: true, checksum };
   }
-  if (partial) headers['content-range'] = `bytes ${start}-${end}/${object.size}`;
-  headers['content-length'] = String(end - start + 1);
-  if (checksum && header(req.headers, 'x-amz-checksum-mode') === 'ENABLED') {
-    headers[checksum.name] = checksum.value;
-    if (checksum.type) headers['x-amz-checksum-type'] = checksum.type;
-  }
-  const status = partial ? 206 : 200;
-  if (!withBody) {
-    res.writeHead(status, s3.responseHeaders(headers));
-    res.end();
-    return;
-  }
-  res.writeHead(status, s3.responseHeaders(headers));
-  await streamBody(s3, req, res, object, start, end);
+  if (range === undefined) return whole;
+  // The stored checksum covers the whole object, so S3 sends none with a range.
+  return { ...parseRange(range, object.size)!, partial: true, checksum: undefined };
 }
 
 function parsePartNumber(raw: string): number {

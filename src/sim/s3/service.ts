@@ -75,13 +75,22 @@ export class S3Service implements SimService {
       if (m === 'POST' && q.has('uploads')) return this.bind('CreateMultipartUpload', multipart.createUpload, target);
       if (m === 'POST' && uploadId) return this.bind('CompleteMultipartUpload', multipart.completeUpload, target);
     }
-    throw new S3Error(405, 'MethodNotAllowed', `The specified method is not allowed against this resource: ${m} ${req.raw.url}`);
+    throw new S3Error(405, 'MethodNotAllowed', `The specified method is not allowed against this resource: ${m}`);
   }
 
   private bind(operation: string, handler: Handler, target: Target): Route {
     return {
       operation,
-      handle: (req, res) => handler(this, req, res, { bucket: target.bucket ?? '', key: target.key ?? '' }),
+      handle: async (req, res) => {
+        try {
+          await handler(this, req, res, { bucket: target.bucket ?? '', key: target.key ?? '' });
+        } catch (e) {
+          // Refused before its body was read (no such upload …): discard the body here, since the server's own
+          // drain would buffer a part of up to 5 GiB.
+          if (!res.headersSent) await discardBody(req);
+          throw e;
+        }
+      },
     };
   }
 
@@ -115,7 +124,8 @@ export class S3Service implements SimService {
 
   sendResult(res: ServerResponse, root: string, fields: Record<string, unknown>, headers: Record<string, string> = {}): void {
     const text = `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${S3_NS}">${toXml(fields)}</${root}>`;
-    res.writeHead(200, this.responseHeaders({ 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(text)), ...headers }));
+    const length = String(Buffer.byteLength(text));
+    res.writeHead(200, this.responseHeaders({ 'content-type': 'application/xml', 'content-length': length, ...headers }));
     res.end(text);
   }
 
@@ -160,6 +170,15 @@ export class S3Service implements SimService {
         return undefined;
     }
   }
+}
+
+function discardBody(req: SimRequest): Promise<void> {
+  const raw = req.raw;
+  if (raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    raw.on('end', resolve).on('close', resolve).on('error', () => resolve());
+    raw.resume();
+  });
 }
 
 function requestId(): string {

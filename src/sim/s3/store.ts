@@ -96,7 +96,8 @@ let idCounter = 0;
 /** Ids that sort by creation: S3 lists a key's uploads in upload-id order, which is initiation order. */
 export function newId(): string {
   idCounter = (idCounter + 1) % 36 ** 4;
-  return `${Date.now().toString(36).padStart(9, '0')}${idCounter.toString(36).padStart(4, '0')}${randomBytes(12).toString('hex')}`;
+  const time = Date.now().toString(36).padStart(9, '0');
+  return `${time}${idCounter.toString(36).padStart(4, '0')}${randomBytes(12).toString('hex')}`;
 }
 
 /** The JSON form of a record: dates as ISO strings, blob segments by file name. */
