@@ -1,8 +1,8 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { startSimulator } from '../sim/server.js';
-import { generateArchiveList } from '../sim/glacier/generate.js';
-import { parsePositiveInt, parsePositiveNumber } from './usage.js';
+import { generateArchiveList, type GeneratedVaultSpec } from '../sim/glacier/generate.js';
+import { parseByteSize, parsePositiveInt, parsePositiveNumber } from './usage.js';
 
 interface SimCliOptions {
   port: number;
@@ -11,16 +11,21 @@ interface SimCliOptions {
   faults?: string;
   hashOnly?: boolean;
   readArchived?: boolean;
-  generatedVault: string[];
+  generatedVault: GeneratedVaultSpec[];
   logLevel: string;
+  jobDelay?: number;
 }
 
-/** `NAME:COUNT[:SEED]` → a generated vault of COUNT archives of mixed sizes and description formats. */
-function parseGeneratedVault(value: string, previous: string[] = []): string[] {
-  if (!/^[A-Za-z0-9_.-]+:\d+(:[^:]+)?$/.test(value)) {
-    throw new Error(`--generated-vault expects NAME:COUNT[:SEED], got "${value}"`);
-  }
-  return [...previous, value];
+/**
+ * `NAME:COUNT[:SEED[:SIZE]]` → a generated vault of COUNT archives in every description format, of mixed sizes
+ * or all of SIZE (e.g. 256MiB, for benchmarks).
+ */
+function parseGeneratedVault(value: string, previous: GeneratedVaultSpec[] = []): GeneratedVaultSpec[] {
+  const m = /^([A-Za-z0-9_.-]+):(\d+)(?::([^:]+))?(?::([^:]+))?$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`expects NAME:COUNT[:SEED[:SIZE]], got "${value}"`);
+  const [, name, count, seed = name!, size] = m;
+  const sizes = size === undefined ? undefined : [{ min: parseByteSize(size), max: parseByteSize(size), weight: 1 }];
+  return [...previous, { name: name!, seed, archives: generateArchiveList({ count: Number(count), seed, sizes }) }];
 }
 
 export function registerSimCommand(program: Command): void {
@@ -33,7 +38,8 @@ export function registerSimCommand(program: Command): void {
     .option('--faults <spec>', 'fault rules, e.g. "glacier.GetJobOutput:corrupt=0.05;s3.UploadPart:503@2+5;seed=7"')
     .option('--hash-only', 'keep only sizes and checksums of S3 objects, not their bytes')
     .option('--read-archived', 'let GetObject read GLACIER/DEEP_ARCHIVE objects (for checking copies)')
-    .option('--generated-vault <name:count[:seed]>', 'create a generated vault (repeatable)', parseGeneratedVault, [])
+    .option('--generated-vault <name:count[:seed[:size]]>', 'create a generated vault (repeatable)', parseGeneratedVault, [])
+    .option('--job-delay <seconds>', 'simulated seconds every retrieval job takes, instead of AWS\'s typical hours per tier', parsePositiveNumber('--job-delay'))
     .option('--log-level <level>', 'log level (debug logs one line per request)', 'info')
     .action(async (opts: SimCliOptions) => {
       const logger = pino({ level: opts.logLevel }, pino.destination(2));
@@ -46,10 +52,8 @@ export function registerSimCommand(program: Command): void {
         s3ReadArchived: opts.readArchived,
         logger,
         glacier: {
-          vaults: opts.generatedVault.map((v) => {
-            const [name, count, seed = name] = v.split(':') as [string, string, string?];
-            return { name, seed, archives: generateArchiveList({ count: Number(count), seed }) };
-          }),
+          vaults: opts.generatedVault,
+          jobDelaySeconds: opts.jobDelay === undefined ? undefined : { Bulk: opts.jobDelay, Standard: opts.jobDelay, Expedited: opts.jobDelay, Inventory: opts.jobDelay },
         },
       });
       process.stdout.write(`glacier-copy simulator listening on ${sim.url}\n`);

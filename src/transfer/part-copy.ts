@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
@@ -75,9 +74,10 @@ export interface CopiedPart {
 
 /**
  * Copies one part: its download ranges, one GetJobOutput each, streamed straight into one UploadPart whose
- * SHA-256 the SDK sends as a trailer. A range whose tree hash is wrong aborts the upload before its body ends,
- * so S3 never stores it; a part is only reported (and then recorded) once every range verified and S3's
- * checksum of what it stored equals ours.
+ * SHA-256 the SDK computes from the same bytes and sends as a trailer, which S3 checks against what it received
+ * (BadDigest otherwise). A range whose tree hash is wrong aborts the upload before its body ends, so S3 never
+ * stores it; a part is only reported (and then recorded) once every range verified. So each byte is hashed
+ * twice here, tree hash and SHA-256, as design §6 budgets.
  */
 export async function copyPart(
   source: RangeSource,
@@ -90,7 +90,6 @@ export async function copyPart(
   const onOuterAbort = () => abort.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const sha256 = createHash('sha256');
   const upload = target.s3.send(
     new UploadPartCommand({
       Bucket: target.bucket,
@@ -114,7 +113,6 @@ export async function copyPart(
     },
   );
   const write = async (chunk: Buffer) => {
-    sha256.update(chunk);
     if (body.destroyed) throw (await uploadFailed) ?? new Error('upload stream closed');
     if (!body.write(chunk)) await Promise.race([once(body, 'drain'), uploadFailed.then((e) => Promise.reject(e))]);
   };
@@ -123,11 +121,10 @@ export async function copyPart(
     for (const range of ranges) verified.push(await streamRange(source, range, write, { signal: abort.signal, onBytes: options.onBytes }));
     body.end();
     const result = await upload;
-    const checksumSha256 = sha256.digest('base64');
-    if (result.ChecksumSHA256 !== undefined && result.ChecksumSHA256 !== checksumSha256) {
-      throw new Error(`S3 stored part ${target.partNumber} of ${target.key} with SHA-256 ${result.ChecksumSHA256}, we sent ${checksumSha256}`);
+    if (!result.ChecksumSHA256 || !result.ETag) {
+      throw new Error(`S3 did not confirm the SHA-256 of part ${target.partNumber} of ${target.key}`);
     }
-    return { etag: result.ETag!, checksumSha256, ranges: verified };
+    return { etag: result.ETag, checksumSha256: result.ChecksumSHA256, ranges: verified };
   } catch (e) {
     abort.abort(e);
     body.destroy();

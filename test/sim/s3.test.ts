@@ -313,6 +313,41 @@ describe('simulated S3', () => {
       expect(mismatch.body).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
     });
 
+    it('validates each flexible checksum algorithm, in headers and aws-chunked trailers', async () => {
+      const { Readable } = await import('node:stream');
+      const body = Buffer.from('checksummed bytes '.repeat(1000));
+      for (const algorithm of ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const) {
+        // A buffer body gets the checksum in a header; a stream body gets it in a trailer.
+        for (const Body of [body, Readable.from([body])]) {
+          await s3.send(new PutObjectCommand({ Bucket: 'data', Key: `alg/${algorithm}`, Body, ContentLength: body.length, ChecksumAlgorithm: algorithm }));
+          const head = await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: `alg/${algorithm}`, ChecksumMode: 'ENABLED' }));
+          expect(head[`Checksum${algorithm}`]).toBeDefined();
+        }
+      }
+      // CRC-64/NVME needs the CRT in the SDK: check value of "123456789" is 0xae8b14860a799888.
+      const crc64 = Buffer.from('ae8b14860a799888', 'hex').toString('base64');
+      const put = await rawRequest(h.sim.url, 'PUT', '/data/alg/CRC64NVME', { 'x-amz-checksum-crc64nvme': crc64 }, Buffer.from('123456789'));
+      expect(put.status).toBe(200);
+      const wrong = await rawRequest(h.sim.url, 'PUT', '/data/alg/CRC64NVME', { 'x-amz-checksum-crc64nvme': crc64 }, Buffer.from('123456780'));
+      expect(wrong.body).toContain('<Code>BadDigest</Code>');
+    });
+
+    it('decodes signed aws-chunked bodies and refuses broken framing', async () => {
+      const headers = {
+        'content-encoding': 'aws-chunked',
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'x-amz-decoded-content-length': '11',
+      };
+      const sig = ';chunk-signature=' + '0'.repeat(64);
+      const signed = Buffer.from(`6${sig}\r\nhello \r\n5${sig}\r\nworld\r\n0${sig}\r\n\r\n`);
+      expect((await rawRequest(h.sim.url, 'PUT', '/data/signed-chunks', headers, signed)).status).toBe(200);
+      expect((await bodyOf(await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'signed-chunks' })))).toString()).toBe('hello world');
+      const short = await rawRequest(h.sim.url, 'PUT', '/data/broken', headers, Buffer.from(`6${sig}\r\nhello \r\n`));
+      expect(short.status).toBe(400);
+      const overlong = await rawRequest(h.sim.url, 'PUT', '/data/broken', headers, Buffer.from(`3\r\nhello world\r\n0\r\n\r\n`));
+      expect(overlong.status).toBe(400);
+    });
+
     it('accepts the storage classes S3 has and refuses others', async () => {
       for (const storageClass of ['REDUCED_REDUNDANCY', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'EXPRESS_ONEZONE'] as const) {
         await s3.send(new PutObjectCommand({ Bucket: 'data', Key: `class/${storageClass}`, Body: 'x', StorageClass: storageClass }));
@@ -521,6 +556,31 @@ describe('simulated S3', () => {
         }),
       );
       expect(ok.ChecksumSHA256).toBe(composite(parts));
+    });
+
+    it('combines part CRCs into a FULL_OBJECT checksum when asked', async () => {
+      const { crc32 } = await import('node:zlib');
+      const parts = [Buffer.alloc(5 * MiB, 7), Buffer.from('crc tail')];
+      const crc = (b: Buffer) => {
+        const out = Buffer.alloc(4);
+        out.writeUInt32BE(crc32(b));
+        return out.toString('base64');
+      };
+      const { UploadId } = await s3.send(
+        new CreateMultipartUploadCommand({ Bucket: 'data', Key: 'full-object', ChecksumAlgorithm: 'CRC32', ChecksumType: 'FULL_OBJECT' }),
+      );
+      const done: CompletedPart[] = [];
+      for (const [i, body] of parts.entries()) {
+        const out = await s3.send(new UploadPartCommand({ Bucket: 'data', Key: 'full-object', UploadId, PartNumber: i + 1, Body: body, ChecksumCRC32: crc(body) }));
+        done.push({ PartNumber: i + 1, ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32 });
+      }
+      const whole = crc(Buffer.concat(parts));
+      const complete = await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: 'data', Key: 'full-object', UploadId, MultipartUpload: { Parts: done }, ChecksumCRC32: whole, ChecksumType: 'FULL_OBJECT' }),
+      );
+      expect(complete).toMatchObject({ ChecksumCRC32: whole, ChecksumType: 'FULL_OBJECT' });
+      const sha = await s3Error(s3.send(new CreateMultipartUploadCommand({ Bucket: 'data', Key: 'x', ChecksumAlgorithm: 'SHA256', ChecksumType: 'FULL_OBJECT' })));
+      expect(sha.message).toBe('The FULL_OBJECT checksum type cannot be used with the sha256 checksum algorithm.');
     });
 
     it('refuses to complete when a part but the last is under 5 MiB', async () => {

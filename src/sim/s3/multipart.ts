@@ -198,9 +198,49 @@ const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/');
 export async function completeUpload(s3: S3Service, req: SimRequest, res: ServerResponse, target: Target) {
   const { bucket, upload } = uploadFor(s3, req, target);
   checkWriteConditions(req.headers, bucket.objects.get(upload.key), upload.key);
-  const algorithm = upload.checksumAlgorithm;
-  const requested = parseCompleteBody((await req.body()).toString('utf8'), algorithm);
+  const requested = parseCompleteBody((await req.body()).toString('utf8'), upload.checksumAlgorithm);
+  if (bucket.uploads.get(upload.id) !== upload) throw noSuchUpload(upload.id);
+  const parts = partsToComplete(upload, requested);
 
+  const size = parts.reduce((n, p) => n + p.size, 0);
+  const declaredSize = header(req.headers, 'x-amz-mp-object-size');
+  if (declaredSize !== undefined && declaredSize !== String(size)) {
+    throw invalidRequest(`The provided 'x-amz-mp-object-size' header value ${declaredSize} does not match the object size ${size}.`);
+  }
+  const checksum = objectChecksum(upload, parts);
+  checkObjectChecksumHeader(req.headers, checksum);
+
+  const object: S3Object = {
+    id: newId(),
+    key: upload.key,
+    size,
+    etag: `"${digestOf('MD5', ...parts.map((p) => Buffer.from(unquote(p.etag), 'hex'))).toString('hex')}-${parts.length}"`,
+    lastModified: s3.world.clock.now(),
+    storageClass: upload.storageClass,
+    metadata: upload.metadata,
+    headers: upload.headers,
+    checksum,
+    parts: parts.map((p) => ({ size: p.size, checksum: p.checksum?.value })),
+    segments: parts.map((p) => p.segment),
+  };
+  await s3.store.completeUpload(bucket, upload, object);
+  s3.sendResult(
+    res,
+    'CompleteMultipartUploadResult',
+    {
+      Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeKey(object.key)}`,
+      Bucket: bucket.name,
+      Key: object.key,
+      ETag: object.etag,
+      ...(checksum && { [checksumElement(checksum.algorithm)]: checksum.value, ChecksumType: checksum.type }),
+    },
+    { 'x-amz-server-side-encryption': 'AES256' },
+  );
+}
+
+/** The uploaded parts a Complete request names, checked as S3 checks them. */
+function partsToComplete(upload: Upload, requested: RequestedPart[]): Part[] {
+  const algorithm = upload.checksumAlgorithm;
   const parts: Part[] = [];
   for (const [i, r] of requested.entries()) {
     if (i > 0 && r.partNumber <= requested[i - 1]!.partNumber) {
@@ -228,8 +268,8 @@ export async function completeUpload(s3: S3Service, req: SimRequest, res: Server
     if (r.checksum !== undefined && r.checksum !== part.checksum?.value) throw invalidPart;
     parts.push(part);
   }
-  for (const [i, part] of parts.entries()) {
-    if (i < parts.length - 1 && part.size < MIN_PART_BYTES) {
+  for (const part of parts.slice(0, -1)) {
+    if (part.size < MIN_PART_BYTES) {
       throw new S3Error(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
         ProposedSize: part.size,
         MinSizeAllowed: MIN_PART_BYTES,
@@ -238,50 +278,19 @@ export async function completeUpload(s3: S3Service, req: SimRequest, res: Server
       });
     }
   }
+  return parts;
+}
 
-  const size = parts.reduce((n, p) => n + p.size, 0);
-  const declaredSize = header(req.headers, 'x-amz-mp-object-size');
-  if (declaredSize !== undefined && declaredSize !== String(size)) {
-    throw invalidRequest(`The provided 'x-amz-mp-object-size' header value ${declaredSize} does not match the object size ${size}.`);
-  }
-  let checksum: S3Object['checksum'];
-  if (algorithm) {
-    const digests = parts.map((p) => Buffer.from(p.checksum!.value, 'base64'));
-    const value =
-      upload.checksumType === 'FULL_OBJECT'
-        ? combineCrcs(algorithm, parts.map((p, i) => ({ crc: digests[i]!, size: p.size }))).toString('base64')
-        : compositeChecksum(algorithm, digests);
-    checksum = { algorithm, value, type: upload.checksumType! };
-  }
-  checkObjectChecksumHeader(req.headers, checksum);
-
-  const object: S3Object = {
-    id: newId(),
-    key: upload.key,
-    size,
-    etag: `"${digestOf('MD5', ...parts.map((p) => Buffer.from(unquote(p.etag), 'hex'))).toString('hex')}-${parts.length}"`,
-    lastModified: s3.world.clock.now(),
-    storageClass: upload.storageClass,
-    metadata: upload.metadata,
-    headers: upload.headers,
-    checksum,
-    parts: parts.map((p) => ({ size: p.size, checksum: p.checksum?.value })),
-    segments: parts.map((p) => p.segment),
-  };
-  await s3.store.putObject(bucket, object);
-  await s3.store.removeUpload(bucket, upload, object.segments);
-  s3.sendResult(
-    res,
-    'CompleteMultipartUploadResult',
-    {
-      Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeKey(object.key)}`,
-      Bucket: bucket.name,
-      Key: object.key,
-      ETag: object.etag,
-      ...(checksum && { [checksumElement(checksum.algorithm)]: checksum.value, ChecksumType: checksum.type }),
-    },
-    { 'x-amz-server-side-encryption': 'AES256' },
-  );
+/** COMPOSITE: the checksum of the part checksums, `-N`; FULL_OBJECT: the part CRCs combined into the object's. */
+function objectChecksum(upload: Upload, parts: Part[]): S3Object['checksum'] {
+  const algorithm = upload.checksumAlgorithm;
+  if (!algorithm) return undefined;
+  const digests = parts.map((p) => Buffer.from(p.checksum!.value, 'base64'));
+  const value =
+    upload.checksumType === 'FULL_OBJECT'
+      ? combineCrcs(algorithm, parts.map((p, i) => ({ crc: digests[i]!, size: p.size }))).toString('base64')
+      : compositeChecksum(algorithm, digests);
+  return { algorithm, value, type: upload.checksumType! };
 }
 
 /**

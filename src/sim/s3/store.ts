@@ -182,6 +182,16 @@ export class S3Store {
     if (previous) await this.storage.remove([previous.segment]);
   }
 
+  /**
+   * Turns an upload into an object. The upload leaves the bucket at once, so that a concurrent or retried
+   * Complete, Abort or UploadPart finds no upload rather than sharing or deleting the object's part bytes.
+   */
+  async completeUpload(bucket: Bucket, upload: Upload, object: S3Object): Promise<void> {
+    bucket.uploads.delete(upload.id);
+    await this.putObject(bucket, object);
+    await this.removeUpload(bucket, upload, object.segments);
+  }
+
   /** Forgets an upload (aborted or completed) and deletes the bytes of its parts not in `keep`. */
   async removeUpload(bucket: Bucket, upload: Upload, keep: readonly Segment[]): Promise<void> {
     bucket.uploads.delete(upload.id);
