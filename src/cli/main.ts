@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCleanupCommand } from './cleanup.js';
 import { registerDemoCommand } from './demo.js';
 import { registerResumeCommand } from './resume.js';
 import { registerSimCommand } from './sim.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerResumeCommand(program);
   registerStatusCommand(program);
+  registerCleanupCommand(program);
   registerSimCommand(program);
   registerDemoCommand(program);
   for (const c of program.commands) c.exitOverride();

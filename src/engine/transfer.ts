@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.js';
 import { ArchiveFailure, describeError, isCredentialsError, isNotFound, isRetryable, isThrottling } from '../aws/errors.js';
@@ -9,6 +8,7 @@ import { initiateArchiveRetrieval, jobDescription, listVaultJobs } from '../retr
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
 import type { ArchiveRow, TransferState } from '../state/db.js';
 import { copyArchive, JobExpiredError, type ArchiveCopyContext } from '../transfer/archive-copy.js';
+import { abortStaleUploads } from '../transfer/cleanup.js';
 import type { EngineEvent, EventSink } from './events.js';
 import { asFatal, validateTransfer } from './validate.js';
 
@@ -111,7 +111,7 @@ export class TransferEngine {
     const summary = this.summary();
     if (summary.pending === 0) {
       this.emit({ type: 'phase', phase: 'cleanup' });
-      await this.abortStaleUploads();
+      await abortStaleUploads(this.clients.s3, this.state);
       await closeChannel(this.clients.sns, this.clients.sqs, channel);
       this.state.setTransfer({ finished_at: Date.now() });
     }
@@ -394,26 +394,6 @@ export class TransferEngine {
     if (this.fatal) {
       await Promise.allSettled(this.active.values());
       throw this.fatal;
-    }
-  }
-
-  /** Aborts multipart uploads under our keys that no archive is using: orphans of crashes and restarts. */
-  private async abortStaleUploads(): Promise<void> {
-    const { bucket, prefix, expectedBucketOwner } = this.config;
-    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
-    for (;;) {
-      const page = await this.clients.s3.send(
-        new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, ExpectedBucketOwner: expectedBucketOwner, ...markers }),
-      );
-      for (const upload of page.Uploads ?? []) {
-        const archive = this.state.archiveByKey(upload.Key!);
-        if (!archive) continue; // not ours: never touched
-        const inUse = archive.upload_id === upload.UploadId && archive.status !== 'verified' && archive.status !== 'failed';
-        if (inUse) continue;
-        await this.clients.s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId!, ExpectedBucketOwner: expectedBucketOwner }));
-      }
-      if (!page.IsTruncated) return;
-      markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
     }
   }
 

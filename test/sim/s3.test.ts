@@ -20,6 +20,7 @@ import {
   HeadObjectCommand,
   ListBucketsCommand,
   ListMultipartUploadsCommand,
+  ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
@@ -413,6 +414,17 @@ describe('simulated S3', () => {
         token = page.NextContinuationToken;
       } while (token);
       expect(pages).toEqual([['a/', 'b/'], ['c', 'd+e f'], ['é']]);
+
+      // Version 1 resumes after NextMarker, which may be a common prefix.
+      const v1: string[][] = [];
+      let marker: string | undefined;
+      for (;;) {
+        const page = await s3.send(new ListObjectsCommand({ Bucket: 'listing', Delimiter: '/', MaxKeys: 1, Marker: marker }));
+        v1.push([...(page.CommonPrefixes ?? []).map((p) => p.Prefix!), ...(page.Contents ?? []).map((c) => c.Key!)]);
+        if (!page.IsTruncated) break;
+        marker = page.NextMarker;
+      }
+      expect(v1).toEqual([['a/'], ['b/'], ['c'], ['d+e f'], ['é']]);
     });
 
     it('deletes objects one at a time and in batches', async () => {

@@ -130,16 +130,74 @@ function* keysFrom(bucket: Bucket, start: number, prefix: string): Generator<str
   for (let i = start; i < bucket.keys.length && bucket.keys[i]!.startsWith(prefix); i++) yield bucket.keys[i]!;
 }
 
+interface ListPage {
+  contents: Record<string, unknown>[];
+  commonPrefixes: { Prefix: string }[];
+  /** the first key not listed, when the page is truncated */
+  nextKey?: string;
+  /** the last key or common prefix listed */
+  last?: string;
+}
+
+/** One page of a bucket listing from key index `start`; `skipPrefix` is a common prefix a previous page listed. */
+function listPage(
+  s3: S3Service,
+  bucket: Bucket,
+  q: URLSearchParams,
+  start: number,
+  options: { maxKeys: number; withOwner: boolean; skipPrefix?: string },
+): ListPage {
+  const encode = listEncoder(q);
+  const prefix = q.get('prefix') ?? '';
+  const page: ListPage = { contents: [], commonPrefixes: [] };
+  for (const item of rollUp(keysFrom(bucket, start, prefix), (k) => k, prefix, q.get('delimiter') ?? '')) {
+    if ('commonPrefix' in item && item.commonPrefix === options.skipPrefix) continue;
+    if (page.contents.length + page.commonPrefixes.length === options.maxKeys) {
+      page.nextKey = item.key;
+      break;
+    }
+    if ('commonPrefix' in item) {
+      page.commonPrefixes.push({ Prefix: encode(item.commonPrefix) });
+      page.last = item.commonPrefix;
+      continue;
+    }
+    const o = bucket.objects.get(item.entry)!;
+    page.contents.push({
+      Key: encode(o.key),
+      LastModified: o.lastModified,
+      ETag: o.etag,
+      ChecksumAlgorithm: o.checksum?.algorithm,
+      ChecksumType: o.checksum?.type,
+      Size: o.size,
+      Owner: options.withOwner ? s3.owner() : undefined,
+      StorageClass: o.storageClass,
+    });
+    page.last = o.key;
+  }
+  return page;
+}
+
+/** The listing parameters both ListObjects versions share, echoed in their responses. */
+function listingEcho(q: URLSearchParams, bucket: Bucket, maxKeys: number) {
+  const encode = listEncoder(q);
+  const delimiter = q.get('delimiter') ?? '';
+  return {
+    Name: bucket.name,
+    Prefix: encode(q.get('prefix') ?? ''),
+    Delimiter: delimiter === '' ? undefined : encode(delimiter),
+    MaxKeys: maxKeys,
+    EncodingType: q.get('encoding-type') ?? undefined,
+  };
+}
+
 export async function listObjectsV2(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name }: Target) {
   const bucket = s3.bucketFor(req, name);
   const q = req.query;
   const encode = listEncoder(q);
-  const prefix = q.get('prefix') ?? '';
-  const delimiter = q.get('delimiter') ?? '';
   const maxKeys = intParam(q, 'max-keys', 1000, 0, 1000);
   const token = q.get('continuation-token');
   const startAfter = q.get('start-after');
-  let start = keyIndex(bucket.keys, prefix);
+  let start = keyIndex(bucket.keys, q.get('prefix') ?? '');
   // The continuation token is the (opaque) key the next page starts at; it takes precedence over start-after.
   if (token !== null) {
     if (token === '') throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
@@ -147,42 +205,38 @@ export async function listObjectsV2(s3: S3Service, req: SimRequest, res: ServerR
   } else if (startAfter !== null) {
     start = Math.max(start, keyIndex(bucket.keys, startAfter, true));
   }
-  const contents: Record<string, unknown>[] = [];
-  const commonPrefixes: { Prefix: string }[] = [];
-  let next: string | undefined;
-  for (const item of rollUp(keysFrom(bucket, start, prefix), (k) => k, prefix, delimiter)) {
-    if (contents.length + commonPrefixes.length === maxKeys) {
-      next = Buffer.from(item.key).toString('base64url');
-      break;
-    }
-    if ('commonPrefix' in item) {
-      commonPrefixes.push({ Prefix: encode(item.commonPrefix) });
-      continue;
-    }
-    const o = bucket.objects.get(item.entry)!;
-    contents.push({
-      Key: encode(o.key),
-      LastModified: o.lastModified,
-      ETag: o.etag,
-      ChecksumAlgorithm: o.checksum?.algorithm,
-      ChecksumType: o.checksum?.type,
-      Size: o.size,
-      Owner: q.get('fetch-owner') === 'true' ? s3.owner() : undefined,
-      StorageClass: o.storageClass,
-    });
-  }
+  const page = listPage(s3, bucket, q, start, { maxKeys, withOwner: q.get('fetch-owner') === 'true' });
   s3.sendResult(res, 'ListBucketResult', {
-    Name: bucket.name,
-    Prefix: encode(prefix),
-    Delimiter: delimiter === '' ? undefined : encode(delimiter),
-    MaxKeys: maxKeys,
-    EncodingType: q.get('encoding-type') ?? undefined,
-    KeyCount: contents.length + commonPrefixes.length,
-    IsTruncated: next !== undefined,
+    ...listingEcho(q, bucket, maxKeys),
+    KeyCount: page.contents.length + page.commonPrefixes.length,
+    IsTruncated: page.nextKey !== undefined,
     ContinuationToken: token ?? undefined,
-    NextContinuationToken: next,
+    NextContinuationToken: page.nextKey === undefined ? undefined : Buffer.from(page.nextKey).toString('base64url'),
     StartAfter: startAfter === null ? undefined : encode(startAfter),
-    Contents: contents,
-    CommonPrefixes: commonPrefixes,
+    Contents: page.contents,
+    CommonPrefixes: page.commonPrefixes,
+  });
+}
+
+/**
+ * ListObjects (version 1): resumes after `marker`, which may be a common prefix the previous page listed;
+ * NextMarker is only sent with a delimiter (clients use the last key otherwise).
+ */
+export async function listObjects(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name }: Target) {
+  const bucket = s3.bucketFor(req, name);
+  const q = req.query;
+  const encode = listEncoder(q);
+  const maxKeys = intParam(q, 'max-keys', 1000, 0, 1000);
+  const marker = q.get('marker') ?? '';
+  const start = Math.max(keyIndex(bucket.keys, q.get('prefix') ?? ''), keyIndex(bucket.keys, marker, true));
+  const page = listPage(s3, bucket, q, start, { maxKeys, withOwner: true, skipPrefix: marker });
+  const truncated = page.nextKey !== undefined;
+  s3.sendResult(res, 'ListBucketResult', {
+    ...listingEcho(q, bucket, maxKeys),
+    Marker: encode(marker),
+    NextMarker: truncated && q.get('delimiter') && page.last !== undefined ? encode(page.last) : undefined,
+    IsTruncated: truncated,
+    Contents: page.contents,
+    CommonPrefixes: page.commonPrefixes,
   });
 }

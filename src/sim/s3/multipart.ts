@@ -196,8 +196,15 @@ const unquote = (etag: string) => etag.replace(/^"(.*)"$/, '$1');
 const encodeKey = (key: string) => encodeURIComponent(key).replace(/%2F/g, '/');
 
 export async function completeUpload(s3: S3Service, req: SimRequest, res: ServerResponse, target: Target) {
-  const { bucket, upload } = uploadFor(s3, req, target);
-  checkWriteConditions(req.headers, bucket.objects.get(upload.key), upload.key);
+  const bucket = s3.bucketFor(req, target.bucket);
+  const completed = bucket.objects.get(target.key);
+  if (completed?.uploadId !== undefined && completed.uploadId === req.query.get('uploadId')) {
+    // S3 answers a retried Complete (say, after a lost response) with the same result while the object stands.
+    await req.body();
+    return sendCompleteResult(s3, req, res, completed);
+  }
+  const { upload } = uploadFor(s3, req, target);
+  checkWriteConditions(req.headers, completed, upload.key);
   const requested = parseCompleteBody((await req.body()).toString('utf8'), upload.checksumAlgorithm);
   if (bucket.uploads.get(upload.id) !== upload) throw noSuchUpload(upload.id);
   const parts = partsToComplete(upload, requested);
@@ -221,15 +228,22 @@ export async function completeUpload(s3: S3Service, req: SimRequest, res: Server
     headers: upload.headers,
     checksum,
     parts: parts.map((p) => ({ size: p.size, checksum: p.checksum?.value })),
+    uploadId: upload.id,
     segments: parts.map((p) => p.segment),
   };
   await s3.store.completeUpload(bucket, upload, object);
+  sendCompleteResult(s3, req, res, object);
+}
+
+function sendCompleteResult(s3: S3Service, req: SimRequest, res: ServerResponse, object: S3Object): void {
+  const bucket = req.raw.url!.split('/')[1]!;
+  const checksum = object.checksum;
   s3.sendResult(
     res,
     'CompleteMultipartUploadResult',
     {
-      Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket.name}/${encodeKey(object.key)}`,
-      Bucket: bucket.name,
+      Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket}/${encodeKey(object.key)}`,
+      Bucket: decodeURIComponent(bucket),
       Key: object.key,
       ETag: object.etag,
       ...(checksum && { [checksumElement(checksum.algorithm)]: checksum.value, ChecksumType: checksum.type }),

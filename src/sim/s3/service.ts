@@ -60,7 +60,7 @@ export class S3Service implements SimService {
       if (m === 'GET' && q.has('location')) return this.bind('GetBucketLocation', buckets.getBucketLocation, target);
       if (m === 'GET' && q.has('uploads')) return this.bind('ListMultipartUploads', multipart.listUploads, target);
       if (m === 'GET' && q.get('list-type') === '2') return this.bind('ListObjectsV2', buckets.listObjectsV2, target);
-      if (m === 'GET' && !q.has('list-type')) throw notImplemented('ListObjects (version 1); use ListObjectsV2');
+      if (m === 'GET') return this.bind('ListObjects', buckets.listObjects, target);
       if (m === 'POST' && q.has('delete')) return this.bind('DeleteObjects', objects.deleteObjects, target);
     } else {
       if (req.headers['x-amz-copy-source'] !== undefined) throw notImplemented('CopyObject / UploadPartCopy');

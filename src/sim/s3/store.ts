@@ -30,6 +30,8 @@ export interface S3Object {
   checksum?: Checksum & { type: ChecksumType };
   /** multipart objects: each part's size and checksum (GetObject/HeadObject ?partNumber=) */
   parts?: { size: number; checksum?: string }[];
+  /** the multipart upload the object was completed from */
+  uploadId?: string;
   segments: Segment[];
 }
 

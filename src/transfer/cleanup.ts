@@ -1,0 +1,26 @@
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { TransferState } from '../state/db.js';
+
+/**
+ * Aborts multipart uploads under the transfer's keys that no unfinished archive is using: orphans of crashes
+ * between CreateMultipartUpload and its record, of restarts, and of failed archives. Uploads under keys the
+ * transfer did not plan are never touched. Returns how many were aborted.
+ */
+export async function abortStaleUploads(s3: S3Client, state: TransferState): Promise<number> {
+  const { bucket, prefix, expectedBucketOwner } = state.config();
+  let aborted = 0;
+  let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+  for (;;) {
+    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix || undefined, ExpectedBucketOwner: expectedBucketOwner, ...markers }));
+    for (const upload of page.Uploads ?? []) {
+      const archive = state.archiveByKey(upload.Key!);
+      if (!archive) continue;
+      const inUse = archive.upload_id === upload.UploadId && archive.status !== 'verified' && archive.status !== 'failed';
+      if (inUse) continue;
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId!, ExpectedBucketOwner: expectedBucketOwner }));
+      aborted++;
+    }
+    if (!page.IsTruncated) return aborted;
+    markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+  }
+}
