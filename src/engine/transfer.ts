@@ -101,6 +101,7 @@ export class TransferEngine {
         this.emit({ type: 'planned', ...planned });
       }
       this.emit({ type: 'phase', phase: 'copy' });
+      this.state.retryTransientFailures();
       await this.reconcileJobs();
       await this.copyLoop(channel.topicArn, signal);
     } finally {
@@ -192,15 +193,20 @@ export class TransferEngine {
   private requestAgain(archive: ArchiveRow, reason: string): void {
     const attempts = archive.attempts + 1;
     if (attempts >= this.options.maxArchiveAttempts * 2) {
-      this.fail(archive, reason);
+      this.fail(archive, reason, true);
       return;
     }
     this.state.updateArchive(archive.archive_id, { status: 'planned', job_id: null, job_ready_at: null, attempts });
     this.emit({ type: 'job-renewed', archiveId: archive.archive_id, reason });
   }
 
-  private fail(archive: ArchiveRow, reason: string): void {
-    this.state.updateArchive(archive.archive_id, { status: 'failed', error: reason });
+  /**
+   * Fails an archive. `retryable` failures (outages, throttling that outlasted every retry) are tried again by
+   * the next `resume`; the others (bytes that do not match the inventory, an archive Glacier no longer has) stay
+   * failed.
+   */
+  private fail(archive: ArchiveRow, reason: string, retryable = false): void {
+    this.state.updateArchive(archive.archive_id, { status: 'failed', error: reason, retryable: retryable ? 1 : 0 });
     this.emit({ type: 'archive-failed', archiveId: archive.archive_id, key: archive.key, reason });
   }
 
@@ -224,7 +230,8 @@ export class TransferEngine {
         else this.state.updateArchive(archive.archive_id, { status: 'planned', job_id: null });
       }
       for (const archive of [...this.state.archivesWithStatus('requested'), ...this.state.archivesWithStatus('staged')]) {
-        if (this.active.has(archive.archive_id)) continue; // its copy learns of an expiry itself
+        // A copy in progress learns of an expiry itself; an archive with nothing to fetch has no job.
+        if (this.active.has(archive.archive_id) || archive.job_id === null) continue;
         const job = byId.get(archive.job_id!);
         if (!job) {
           this.requestAgain(archive, `retrieval job ${archive.job_id} is no longer known to Glacier (output window passed)`);
@@ -358,7 +365,7 @@ export class TransferEngine {
       } else {
         const attempts = current.attempts + 1;
         const reason = `copying to ${archive.key} failed: ${describeError(e)}`;
-        if (attempts >= this.options.maxArchiveAttempts) this.fail(current, reason);
+        if (attempts >= this.options.maxArchiveAttempts) this.fail(current, reason, true);
         else {
           this.state.updateArchive(archive.archive_id, { attempts, error: reason });
           this.retryAfter.set(archive.archive_id, Date.now() + 2000 * attempts);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DescribeJobCommand, GetJobOutputCommand, InitiateJobCommand, type GlacierClient } from '@aws-sdk/client-glacier';
-import { ConfigError } from '../aws/errors.js';
+import { ConfigError, isNotFound } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
 import type { EventSink } from '../engine/events.js';
 import { jobDescription, listVaultJobs } from '../retrieve/jobs.js';
@@ -73,12 +73,19 @@ export function openInventoryFile(path: string): Readable {
 export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archives: number; bytes: number }> {
   let jobId = ctx.state.transferInfo().inventoryJobId;
   if (!jobId) {
-    const recent = (await listVaultJobs(ctx.glacier, ctx.vault, { completed: true }))
-      .filter((j) => j.Action === 'InventoryRetrieval' && j.StatusCode === 'Succeeded')
+    const jobs = (await listVaultJobs(ctx.glacier, ctx.vault)).filter((j) => j.Action === 'InventoryRetrieval');
+    // Ours and still running: requested by a run that stopped before it could record the job id.
+    const ours = jobs.find((j) => j.StatusCode === 'InProgress' && j.JobDescription === jobDescription(ctx.transferId));
+    const recent = jobs
+      .filter((j) => j.StatusCode === 'Succeeded')
       .sort((a, b) => (b.CompletionDate ?? '').localeCompare(a.CompletionDate ?? ''))[0];
+    let detail: string;
     if (recent) {
       jobId = recent.JobId!;
-      ctx.emit({ type: 'phase', phase: 'inventory', detail: `reusing inventory job ${jobId} completed ${recent.CompletionDate}` });
+      detail = `reusing inventory job ${jobId} completed ${recent.CompletionDate}`;
+    } else if (ours) {
+      jobId = ours.JobId!;
+      detail = `waiting for inventory job ${jobId} requested earlier`;
     } else {
       const out = await ctx.glacier.send(
         new InitiateJobCommand({
@@ -88,12 +95,22 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
         }),
       );
       jobId = out.jobId!;
-      ctx.emit({ type: 'phase', phase: 'inventory', detail: `requested inventory job ${jobId}; Glacier takes hours` });
+      detail = `requested inventory job ${jobId}; Glacier takes hours`;
     }
+    // Recorded before it is reported: whoever sees the event may stop this process at once.
     ctx.state.setTransfer({ inventory_job_id: jobId });
+    ctx.emit({ type: 'phase', phase: 'inventory', detail });
   }
   for (;;) {
-    const job = await ctx.glacier.send(new DescribeJobCommand({ accountId: '-', vaultName: ctx.vault, jobId }));
+    let job;
+    try {
+      job = await ctx.glacier.send(new DescribeJobCommand({ accountId: '-', vaultName: ctx.vault, jobId }));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      // The job's output window passed (a long pause between runs): start over with a new one.
+      ctx.state.setTransfer({ inventory_job_id: null });
+      return fetchInventory(ctx);
+    }
     if (job.StatusCode === 'Succeeded') break;
     if (job.StatusCode === 'Failed') {
       ctx.state.setTransfer({ inventory_job_id: null });

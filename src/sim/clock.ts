@@ -3,6 +3,8 @@
  * Bulk job's hours and a 24 h output window pass in seconds. Everything time-dependent in the simulator asks
  * this clock, never Date.now().
  */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class SimClock {
   private readonly realStart = Date.now();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -22,10 +24,17 @@ export class SimClock {
 
   /** Runs `fn` once `simulatedMs` of simulated time have passed. */
   after(simulatedMs: number, fn: () => void): void {
+    this.afterReal(Math.max(0, simulatedMs / this.scale), fn);
+  }
+
+  private afterReal(ms: number, fn: () => void): void {
+    // Node fires a timer longer than 2^31-1 ms at once: wait in steps instead.
+    const step = Math.min(ms, MAX_TIMER_MS);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      fn();
-    }, Math.max(0, simulatedMs / this.scale));
+      if (ms > step) this.afterReal(ms - step, fn);
+      else fn();
+    }, step);
     timer.unref();
     this.timers.add(timer);
   }

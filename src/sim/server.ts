@@ -38,6 +38,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer((raw, res) => {
     void handle(raw, res);
   });
+  // Node closes idle keep-alive connections after 5 s; a client that reuses one at that instant gets ECONNRESET
+  // (a test's SDK client idles that long while the CLI under test works). AWS endpoints keep them far longer.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

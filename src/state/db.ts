@@ -52,6 +52,8 @@ export interface ArchiveRow {
   upload_id: string | null;
   object_checksum: string | null;
   error: string | null;
+  /** 1 when a failure was transient: the next run tries the archive again */
+  retryable: number;
   attempts: number;
 }
 
@@ -103,6 +105,7 @@ CREATE TABLE IF NOT EXISTS archives (
   upload_id TEXT,
   object_checksum TEXT,
   error TEXT,
+  retryable INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0,
   updated_at INTEGER NOT NULL
 );
@@ -292,6 +295,13 @@ export class TransferState {
   /** Runs `fn` in one transaction (batched writes, all-or-nothing). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /** Puts archives that failed for transient reasons back in the queue, keeping their uploads and parts. */
+  retryTransientFailures(): number {
+    return this.db
+      .prepare("UPDATE archives SET status = 'planned', job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0 WHERE status = 'failed' AND retryable = 1")
+      .run().changes;
   }
 
   parts(archiveId: string): PartRow[] {

@@ -123,7 +123,14 @@ export async function startCopyWorld(options: {
     },
     async audit({ statePath, vault, bucket, prefix }) {
       const keys = world.keysOf(statePath);
-      return auditCopy(harness.sim, harness.clients, { vault, bucket, prefix, keyOf: (id) => keys.get(id) });
+      // The audit's own requests are not the tool's: they are recorded under their own phase.
+      const phase = recorder.phase;
+      recorder.phase = 'audit';
+      try {
+        return await auditCopy(harness.sim, harness.clients, { vault, bucket, prefix, keyOf: (id) => keys.get(id) });
+      } finally {
+        recorder.phase = phase;
+      }
     },
     async stop() {
       await harness.stop();

@@ -30,6 +30,8 @@ export interface RequestRecorder {
   phase: string;
   /** Called when a request arrives (before it is handled) */
   onRequest?: (r: RecordedRequest) => void;
+  /** Awaited before a request is handled: a test may hold one back (a stalled download) until an event */
+  beforeHandle?: (r: RecordedRequest) => Promise<void> | void;
   of(service: string, operation: string, filter?: (r: RecordedRequest) => boolean): RecordedRequest[];
   /** Successful object writes (PutObject, CompleteMultipartUpload) per key */
   objectWrites(filter?: (r: RecordedRequest) => boolean): Map<string, number>;
@@ -97,6 +99,7 @@ export function recordRequests(sim: Simulator): RequestRecorder {
         operation: found.operation,
         handle: async (q, res) => {
           try {
+            await recorder.beforeHandle?.(entry);
             await found.handle(q, res);
           } catch (e) {
             entry.status = (e as { status?: number }).status ?? 500;

@@ -201,7 +201,7 @@ export async function completeUpload(s3: S3Service, req: SimRequest, res: Server
   if (completed?.uploadId !== undefined && completed.uploadId === req.query.get('uploadId')) {
     // S3 answers a retried Complete (say, after a lost response) with the same result while the object stands.
     await req.body();
-    return sendCompleteResult(s3, req, res, completed);
+    return sendCompleteResult(s3, req, res, bucket.name, completed);
   }
   const { upload } = uploadFor(s3, req, target);
   checkWriteConditions(req.headers, completed, upload.key);
@@ -232,18 +232,17 @@ export async function completeUpload(s3: S3Service, req: SimRequest, res: Server
     segments: parts.map((p) => p.segment),
   };
   await s3.store.completeUpload(bucket, upload, object);
-  sendCompleteResult(s3, req, res, object);
+  sendCompleteResult(s3, req, res, bucket.name, object);
 }
 
-function sendCompleteResult(s3: S3Service, req: SimRequest, res: ServerResponse, object: S3Object): void {
-  const bucket = req.raw.url!.split('/')[1]!;
+function sendCompleteResult(s3: S3Service, req: SimRequest, res: ServerResponse, bucket: string, object: S3Object) {
   const checksum = object.checksum;
   s3.sendResult(
     res,
     'CompleteMultipartUploadResult',
     {
       Location: `http://${header(req.headers, 'host') ?? 'localhost'}/${bucket}/${encodeKey(object.key)}`,
-      Bucket: decodeURIComponent(bucket),
+      Bucket: bucket,
       Key: object.key,
       ETag: object.etag,
       ...(checksum && { [checksumElement(checksum.algorithm)]: checksum.value, ChecksumType: checksum.type }),
