@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratedArchiveSpec } from '../../src/sim/glacier/generate.js';
 import { describeRun, eventsOf, runCli, spawnCli } from '../helpers/cli.js';
-import { MIB, expectCompleteCopy, mixedArchives, startCopyWorld, type CopyWorld } from '../helpers/copy-world.js';
+import { MIB, expectCompleteCopy, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
 
 /** Archives that all need a retrieval job (none empty), single-PUT and multipart alike. */
 const RETRIEVED: GeneratedArchiveSpec[] = [1024, 2 * MIB, 9 * MIB, 20 * MIB + 17, 3000, 5 * MIB, 12 * MIB, 100].map((size, i) => ({
@@ -104,8 +104,11 @@ describe('the output window on a fast clock', () => {
   beforeAll(async () => {
     w = await startCopyWorld({
       timeScale: TIME_SCALE,
-      vaults: [{ name: 'slow', seed: 'slow', archives: [20 * MIB + 5, ...[1, 2, 3, 4, 5].map((n) => n * 300_000)].map((size, i) => ({ size, description: `slow/${i}.bin` })) }],
-      buckets: ['after-renewal'],
+      vaults: [
+        { name: 'slow', seed: 'slow', archives: [20 * MIB + 5, ...[1, 2, 3, 4, 5].map((n) => n * 300_000)].map((size, i) => ({ size, description: `slow/${i}.bin` })) },
+        { name: 'cut-short', seed: 'cut-short', archives: [{ size: 30 * MIB + 5, description: 'cut-short.bin' }] },
+      ],
+      buckets: ['after-renewal', 'after-mid-copy-expiry'],
     });
   });
   afterAll(() => w?.stop());
@@ -145,5 +148,36 @@ describe('the output window on a fast clock', () => {
     expect(proactive.length).toBeGreaterThan(0);
     const initiated = countBy(w.recorder.of('glacier', 'InitiateJob', (r) => r.phase === 'renewal'), (r) => r.archiveId!);
     for (const e of proactive) expect(initiated.get(String(e.archiveId))).toBeGreaterThanOrEqual(2);
+  });
+
+  it('requests an archive again when its output expires in the middle of a multipart copy, keeping the parts already in S3', async () => {
+    const state = w.path('mid-copy.db');
+    w.recorder.phase = 'mid-copy';
+    // Parts go one at a time; the third part's download is held until Glacier has forgotten the job.
+    let downloads = 0;
+    w.recorder.beforeHandle = (r) => {
+      if (r.phase !== 'mid-copy' || r.operation !== 'GetJobOutput' || ++downloads !== 3) return;
+      const job = [...w.vault('cut-short').jobs.values()][0]!;
+      return waitUntil(() => w.harness.sim.world.glacier.store.isExpired(job), 'the first job has expired');
+    };
+    const run = await runCli(
+      w.start({ vault: 'cut-short', bucket: 'after-mid-copy-expiry', state, extra: ['--inventory', w.writeInventory('cut-short', 'CSV'), '--concurrency', '1'] }),
+    );
+    w.recorder.beforeHandle = undefined;
+    expect(run.code, describeRun(run)).toBe(0);
+    expectCompleteCopy(await w.audit({ statePath: state, vault: 'cut-short', bucket: 'after-mid-copy-expiry' }), 1);
+
+    const renewed = eventsOf(run, 'job-renewed');
+    expect(renewed).toHaveLength(1);
+    expect(renewed[0]!.reason).toMatch(/expired/);
+    const [first, second] = [...w.vault('cut-short').jobs.values()];
+    expect(second).toBeDefined();
+    const outputs = (jobId: string) => w.recorder.of('glacier', 'GetJobOutput', (r) => r.phase === 'mid-copy' && r.jobId === jobId);
+    expect(outputs(first!.id).map((r) => r.status)).toEqual([206, 206, 404]);
+    expect(outputs(second!.id).map((r) => r.status)).toEqual([206, 206]);
+    // One upload, each of its four parts stored once: the two copied before the expiry were kept.
+    expect(w.recorder.of('s3', 'CreateMultipartUpload', (r) => r.phase === 'mid-copy')).toHaveLength(1);
+    const stored = w.recorder.of('s3', 'UploadPart', (r) => r.phase === 'mid-copy' && r.status === 200).map((r) => r.partNumber);
+    expect(stored.sort()).toEqual([1, 2, 3, 4]);
   });
 });

@@ -673,21 +673,21 @@ describe('simulated S3', () => {
       await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'faulty', Body: body }));
       const unchecked = clientFor(h, 'us-east-1', { responseChecksumValidation: 'WHEN_REQUIRED' });
       try {
-        h.sim.world.faults.configure('*.GetObject:corrupt@1');
+        h.sim.world.faults.configure('s3.GetObject:corrupt@1');
         const corrupted = await bodyOf(await unchecked.send(new GetObjectCommand({ Bucket: 'data', Key: 'faulty' })));
         expect(corrupted.length).toBe(body.length);
         expect([...corrupted].filter((b, i) => b !== body[i])).toHaveLength(1);
         expect(h.sim.world.faults.injected.get('s3.GetObject:corrupt')).toBe(1);
 
-        h.sim.world.faults.configure('*.GetObject:corrupt@1');
+        h.sim.world.faults.configure('s3.GetObject:corrupt@1');
         // With its default checksum validation the SDK notices.
         await expect(s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'faulty' })).then(bodyOf)).rejects.toThrow(/checksum/i);
 
-        h.sim.world.faults.configure('*.GetObject:reset@1');
+        h.sim.world.faults.configure('s3.GetObject:reset@1');
         await expect(unchecked.send(new GetObjectCommand({ Bucket: 'data', Key: 'faulty' })).then(bodyOf)).rejects.toThrow();
         expect(h.sim.world.faults.injected.get('s3.GetObject:reset')).toBe(1);
 
-        h.sim.world.faults.configure('*.PutObject:throttle@1;*.HeadObject:500@1;*.DeleteObject:503@1');
+        h.sim.world.faults.configure('s3.PutObject:throttle@1;s3.HeadObject:500@1;s3.DeleteObject:503@1');
         const slow = await s3Error(s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'faulty', Body: body })));
         expect(slow.name).toBe('SlowDown');
         expect(slow.$metadata.httpStatusCode).toBe(503);

@@ -1,0 +1,78 @@
+import { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetJobOutputCommand, GlacierClient } from '@aws-sdk/client-glacier';
+import { S3Client, UploadPartCommand, type UploadPartCommandInput } from '@aws-sdk/client-s3';
+import { ChunkVerificationError } from '../../src/aws/errors.js';
+import { copyPart } from '../../src/transfer/part-copy.js';
+import { treeHashHex } from '../../src/verify/tree-hash.js';
+
+const glacier = new GlacierClient({ region: 'us-east-1' });
+const s3 = new S3Client({ region: 'us-east-1' });
+const glacierMock = mockClient(glacier);
+const s3Mock = mockClient(s3);
+afterEach(() => {
+  glacierMock.reset();
+  s3Mock.reset();
+});
+
+const data = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
+const source = { glacier, vault: 'v', archiveId: 'a1', jobId: 'j1' };
+const target = { s3, bucket: 'b', key: 'k', uploadId: 'u', partNumber: 1 };
+const range = { start: 0, end: data.length - 1 };
+
+function jobOutput(bytes: Buffer, checksum: string) {
+  return { body: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]) as never, checksum };
+}
+
+/** An UploadPart that reads its body as S3 would, and reports what it saw. */
+function consumingUpload(result: () => object) {
+  const seen: { bytes: number; ended: boolean } = { bytes: 0, ended: false };
+  s3Mock.on(UploadPartCommand).callsFake(async (input: UploadPartCommandInput) => {
+    try {
+      for await (const chunk of input.Body as Readable) seen.bytes += (chunk as Buffer).length;
+      seen.ended = true;
+    } catch {
+      throw Object.assign(new Error('body ended early'), { name: 'IncompleteBody' });
+    }
+    return result();
+  });
+  return seen;
+}
+
+describe('copying one part', () => {
+  it('reports the part with S3\'s checksum and the range\'s verified tree hash', async () => {
+    glacierMock.on(GetJobOutputCommand).resolves(jobOutput(data, treeHashHex(data)));
+    const seen = consumingUpload(() => ({ ETag: '"e"', ChecksumSHA256: 'c2hh' }));
+    const part = await copyPart(source, target, [range]);
+    expect(part).toEqual({ etag: '"e"', checksumSha256: 'c2hh', ranges: [{ ...range, treeHash: treeHashHex(data) }] });
+    expect(seen).toEqual({ bytes: data.length, ended: true });
+  });
+
+  it('never lets S3 complete a part whose bytes do not match Glacier\'s tree hash', async () => {
+    const corrupt = Buffer.from(data);
+    corrupt[12345] ^= 1;
+    glacierMock.on(GetJobOutputCommand).resolves(jobOutput(corrupt, treeHashHex(data)));
+    const seen = consumingUpload(() => ({ ETag: '"e"', ChecksumSHA256: 'c2hh' }));
+    await expect(copyPart(source, target, [range])).rejects.toBeInstanceOf(ChunkVerificationError);
+    expect(seen.ended).toBe(false);
+  });
+
+  it('treats a short body as unverified', async () => {
+    glacierMock.on(GetJobOutputCommand).resolves(jobOutput(data.subarray(0, 100), treeHashHex(data)));
+    consumingUpload(() => ({ ETag: '"e"', ChecksumSHA256: 'c2hh' }));
+    await expect(copyPart(source, target, [range])).rejects.toThrow(/100 bytes/);
+  });
+
+  it('fails, without hanging, when S3 rejects the upload while the body is still streaming', async () => {
+    glacierMock.on(GetJobOutputCommand).resolves(jobOutput(data, treeHashHex(data)));
+    s3Mock.on(UploadPartCommand).rejects(Object.assign(new Error('We encountered an internal error'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }));
+    await expect(copyPart(source, target, [range])).rejects.toMatchObject({ name: 'InternalError' });
+  });
+
+  it('refuses a part S3 stored without confirming its SHA-256', async () => {
+    glacierMock.on(GetJobOutputCommand).resolves(jobOutput(data, treeHashHex(data)));
+    consumingUpload(() => ({ ETag: '"e"' }));
+    await expect(copyPart(source, target, [range])).rejects.toThrow(/did not confirm the SHA-256/);
+  });
+});
