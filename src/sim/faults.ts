@@ -44,7 +44,7 @@ export function parseFaultSpec(spec: string): { rules: FaultRule[]; seed: number
       seed = Number(seedMatch[1]);
       continue;
     }
-    const m = /^([a-z0-9*]+)\.([A-Za-z*]+):([a-z0-9]+)(?:=([0-9.]+)|@([0-9+]+))$/.exec(raw);
+    const m = /^([a-z0-9*]+)\.([A-Za-z0-9*]+):([a-z0-9]+)(?:=([0-9.]+)|@([0-9+]+))$/.exec(raw);
     if (!m) throw new Error(`bad fault rule "${raw}": expected service.Operation:kind=probability or :kind@n+m`);
     const [, service, operation, kind, probability, calls] = m;
     if (!(FAULT_KINDS as readonly string[]).includes(kind!)) {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
@@ -42,6 +43,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   // (a test's SDK client idles that long while the CLI under test works). AWS endpoints keep them far longer.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // A multi-GiB part on a slow link may take longer than Node's default 5-minute request timeout.
+  server.requestTimeout = 0;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -130,8 +133,12 @@ function streamsBody(operation: string): boolean {
   return operation === 'GetJobOutput' || operation === 'GetObject';
 }
 
-/** Reads and discards an unread request body so that an error response is not cut short by the client. */
+/**
+ * Reads and discards an unread request body (a part can be GiBs) so that the client sees the error response
+ * rather than a connection cut while it was still sending.
+ */
 async function drain(req: SimRequest): Promise<void> {
-  if (req.raw.readableEnded || req.raw.destroyed) return;
-  await req.body();
+  if (req.raw.readableEnded || req.raw.destroyed || req.raw.readableFlowing) return;
+  req.raw.resume();
+  await once(req.raw, 'end').catch(() => undefined);
 }
