@@ -4,6 +4,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { VERSION } from '../version.js';
 
 export interface AwsClientOptions {
   region?: string;
@@ -31,6 +32,8 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     region: options.region,
     endpoint: options.endpoint,
     maxAttempts: options.maxAttempts,
+    // Names the tool in CloudTrail and S3 access logs (and lets the simulator tell its calls apart).
+    customUserAgent: `glacier-copy/${VERSION}`,
     credentials: options.credentials ?? (options.profile ? fromIni({ profile: options.profile }) : undefined),
   };
   const glacier = new GlacierClient(common);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCleanupCommand } from './cleanup.js';
 import { registerDemoCommand } from './demo.js';
@@ -9,13 +8,13 @@ import { registerStatusCommand } from './status.js';
 import { StateError } from '../state/db.js';
 import { StateLockedError } from '../state/lock.js';
 import { EXIT, UsageError } from './usage.js';
+import { VERSION } from '../version.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export function buildProgram(): Command {
   const program = new Command('glacier-copy')
     .description('Copy every archive of an Amazon S3 Glacier vault into an S3 bucket, verified and resumable.')
-    .version(pkg.version)
+    .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0]!.trimEnd() + '\n') });

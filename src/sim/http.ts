@@ -14,6 +14,9 @@ export class SimError extends Error {
   }
 }
 
+/** Per fault kind, the service's error (undefined where the fault does not apply to the operation). */
+export type FaultErrors = Partial<Record<FaultKind, (operation: string) => SimError | undefined>>;
+
 export interface SimRequest {
   method: string;
   /** URL path, percent-decoded per segment by the service that needs it (S3 keys keep their encoding here) */
@@ -40,8 +43,8 @@ export interface SimService {
   /** Finds the operation for a request (reading a small body where the protocol names it there); throws SimError for an unknown one. */
   route(req: SimRequest): Route | Promise<Route>;
   sendError(res: ServerResponse, err: SimError, req: SimRequest): void;
-  /** The service's own error for a response-replacing fault, or undefined where it does not apply. */
-  faultError(kind: FaultKind, operation: string): SimError | undefined;
+  /** The service's own error for each response-replacing fault it can answer with. */
+  readonly faultErrors: FaultErrors;
 }
 
 export function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -79,12 +79,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     try {
       const route = await service.route(req);
       operation = route.operation;
+      if (/\bglacier-copy\//.test(String(raw.headers['user-agent'] ?? ''))) world.recordToolCall(serviceName, operation);
       for (const kind of world.faults.roll(serviceName, operation)) {
         if (kind === 'reset' || !RESPONSE_FAULTS.has(kind)) {
           req.faults.add(kind);
           continue;
         }
-        const err = service.faultError(kind, operation);
+        const err = service.faultErrors[kind]?.(operation);
         if (err) {
           world.faults.count(serviceName, operation, kind);
           await drain(req);

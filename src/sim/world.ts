@@ -43,6 +43,14 @@ export class SimWorld {
     this.glacier = new GlacierService(this, options.glacier ?? {});
   }
 
+  /** Operations glacier-copy itself called (by its User-Agent), e.g. `glacier:InitiateJob`: checked against the IAM policy. */
+  readonly toolCalls = new Map<string, number>();
+
+  recordToolCall(service: string, operation: string): void {
+    const key = `${service}:${operation}`;
+    this.toolCalls.set(key, (this.toolCalls.get(key) ?? 0) + 1);
+  }
+
   services() {
     return [this.glacier, this.s3, this.sns, this.sqs];
   }

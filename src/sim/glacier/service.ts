@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { isTreeHashAligned, treeHash, MIB } from '../../verify/tree-hash.js';
-import { SimError, parseRange, sendEmpty, sendJson, type Route, type SimRequest, type SimService } from '../http.js';
-import type { FaultKind } from '../faults.js';
+import { SimError, parseRange, sendEmpty, sendJson, type FaultErrors, type Route, type SimRequest, type SimService } from '../http.js';
 import type { SimWorld } from '../world.js';
 import { BufferContent } from './archives.js';
 import { GlacierStore, TIERS, type GlacierOptions, type Job, type Tier, type Vault } from './store.js';
@@ -108,22 +107,15 @@ export class GlacierService implements SimService {
     sendJson(res, err.status, { code: err.code, message: err.message, type }, err.headers);
   }
 
-  faultError(kind: FaultKind, operation: string): SimError | undefined {
-    switch (kind) {
-      case 'throttle':
-        return new SimError(400, 'ThrottlingException', 'Rate exceeded');
-      case '500':
-        return new SimError(500, 'ServiceUnavailableException', 'Internal failure, please retry');
-      case '503':
-        return new SimError(503, 'ServiceUnavailableException', 'Service unavailable, please retry');
-      case 'policy':
-        return operation === 'InitiateJob'
-          ? new SimError(400, 'PolicyEnforcedException', 'InitiateJob request denied by current data retrieval policy.')
-          : undefined;
-      default:
-        return undefined;
-    }
-  }
+  readonly faultErrors: FaultErrors = {
+    throttle: () => new SimError(400, 'ThrottlingException', 'Rate exceeded'),
+    '500': () => new SimError(500, 'ServiceUnavailableException', 'Internal failure, please retry'),
+    '503': () => new SimError(503, 'ServiceUnavailableException', 'Service unavailable, please retry'),
+    policy: (operation) =>
+      operation === 'InitiateJob'
+        ? new SimError(400, 'PolicyEnforcedException', 'InitiateJob request denied by current data retrieval policy.')
+        : undefined,
+  };
 
   private vault(req: SimRequest, params: string[]): Vault {
     return this.store.getVault(req.region, params[0]!);

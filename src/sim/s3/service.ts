@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { toXml, type Route, type SimError, type SimRequest, type SimService } from '../http.js';
-import type { FaultKind } from '../faults.js';
+import { toXml, type FaultErrors, type Route, type SimError, type SimRequest, type SimService } from '../http.js';
 import type { SimWorld } from '../world.js';
 import * as buckets from './buckets.js';
 import { S3Error, noSuchBucket, notImplemented } from './errors.js';
@@ -158,18 +157,11 @@ export class S3Service implements SimService {
     res.end(text);
   }
 
-  faultError(kind: FaultKind): SimError | undefined {
-    switch (kind) {
-      case 'throttle':
-        return new S3Error(503, 'SlowDown', 'Please reduce your request rate.');
-      case '500':
-        return new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');
-      case '503':
-        return new S3Error(503, 'ServiceUnavailable', 'Please reduce your request rate.');
-      default:
-        return undefined;
-    }
-  }
+  readonly faultErrors: FaultErrors = {
+    throttle: () => new S3Error(503, 'SlowDown', 'Please reduce your request rate.'),
+    '500': () => new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.'),
+    '503': () => new S3Error(503, 'ServiceUnavailable', 'Please reduce your request rate.'),
+  };
 }
 
 function discardBody(req: SimRequest): Promise<void> {

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { SimError, type Route, type SimRequest, type SimService } from '../http.js';
-import type { FaultKind } from '../faults.js';
+import { SimError, type FaultErrors, type Route, type SimRequest, type SimService } from '../http.js';
 import { messageSize, type MessageAttributes } from '../sqs/message.js';
 import type { SimWorld } from '../world.js';
 import { entryMap, entryXml, indexedGroups, readQueryParameters, sendQueryError, sendQueryResult } from './query.js';
@@ -113,18 +112,11 @@ export class SnsService implements SimService {
     sendQueryError(res, err);
   }
 
-  faultError(kind: FaultKind): SimError | undefined {
-    switch (kind) {
-      case 'throttle':
-        return new SimError(400, 'Throttling', 'Rate exceeded');
-      case '500':
-        return new SimError(500, 'InternalError', 'Internal service error');
-      case '503':
-        return new SimError(503, 'ServiceUnavailable', 'Service is unavailable');
-      default:
-        return undefined;
-    }
-  }
+  readonly faultErrors: FaultErrors = {
+    throttle: () => new SimError(400, 'Throttling', 'Rate exceeded'),
+    '500': () => new SimError(500, 'InternalError', 'Internal service error'),
+    '503': () => new SimError(503, 'ServiceUnavailable', 'Service is unavailable'),
+  };
 
   /**
    * Publishes to a topic and delivers to its SQS subscriptions at once; returns the MessageId. Glacier's job

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { SimError, sendJson, type Route, type SimRequest, type SimService } from '../http.js';
-import type { FaultKind } from '../faults.js';
+import { SimError, sendJson, type FaultErrors, type Route, type SimRequest, type SimService } from '../http.js';
 import type { SimWorld } from '../world.js';
 import { queryErrorCode, sqsError } from './errors.js';
 import {
@@ -150,18 +149,11 @@ export class SqsService implements SimService {
     );
   }
 
-  faultError(kind: FaultKind): SimError | undefined {
-    switch (kind) {
-      case 'throttle':
-        return sqsError('RequestThrottled', 'Request is throttled.');
-      case '500':
-        return sqsError('InternalError', 'We encountered an internal error. Please try again.');
-      case '503':
-        return sqsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.');
-      default:
-        return undefined;
-    }
-  }
+  readonly faultErrors: FaultErrors = {
+    throttle: () => sqsError('RequestThrottled', 'Request is throttled.'),
+    '500': () => sqsError('InternalError', 'We encountered an internal error. Please try again.'),
+    '503': () => sqsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.'),
+  };
 
   /**
    * Delivery from an SNS topic. Like AWS, it is subject to the queue policy: without a statement allowing
