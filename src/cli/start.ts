@@ -24,6 +24,8 @@ interface StartOptions extends EngineCliOptions {
   profile?: string;
   endpointUrl?: string;
   expectedBucketOwner?: string;
+  sse?: string;
+  sseKmsKeyId?: string;
   state: string;
 }
 
@@ -49,6 +51,8 @@ export function registerStartCommand(program: Command): void {
     .option('--profile <name>', 'AWS profile for credentials')
     .option('--endpoint-url <url>', 'one endpoint for all services (e.g. the simulator); AWS_ENDPOINT_URL also works')
     .option('--expected-bucket-owner <account>', 'refuse a bucket owned by another account')
+    .option('--sse <algorithm>', 'server-side encryption of the objects: AES256 or aws:kms')
+    .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)')
     .option('--state <file>', 'state file of this transfer', DEFAULT_STATE_FILE);
   addEngineOptions(command).action(async (opts: StartOptions) => {
     const storageClass = checkChoice('storage class', opts.storageClass, STORAGE_CLASSES);
@@ -60,6 +64,8 @@ export function registerStartCommand(program: Command): void {
     if (opts.expectedBucketOwner !== undefined && !/^\d{12}$/.test(opts.expectedBucketOwner)) {
       throw new UsageError(`--expected-bucket-owner must be a 12-digit account id`);
     }
+    const sse = opts.sse === undefined ? undefined : (checkChoice('--sse', opts.sse, ['AES256', 'aws:kms']) as 'AES256' | 'aws:kms');
+    if (opts.sseKmsKeyId !== undefined && sse !== 'aws:kms') throw new UsageError('--sse-kms-key-id needs --sse aws:kms');
     const prefix = opts.prefix.replace(/^\/+/, '');
     const state = TransferState.create(opts.state, {
       transferId: randomBytes(6).toString('hex'),
@@ -73,6 +79,8 @@ export function registerStartCommand(program: Command): void {
       profile: opts.profile,
       chunkSize: opts.chunkSize,
       expectedBucketOwner: opts.expectedBucketOwner,
+      sse,
+      sseKmsKeyId: opts.sseKmsKeyId,
       namingOverrides: opts.namingOverrides,
       inventoryFile: opts.inventory,
     });

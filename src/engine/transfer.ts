@@ -341,6 +341,7 @@ export class TransferEngine {
       bucket: this.config.bucket,
       storageClass: this.config.storageClass,
       expectedBucketOwner: this.config.expectedBucketOwner,
+      sse: this.config.sse && { algorithm: this.config.sse, kmsKeyId: this.config.sseKmsKeyId },
       glacier: this.clients.glacier,
       s3: this.clients.s3,
       streamingS3: this.clients.streamingS3,

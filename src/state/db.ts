@@ -31,6 +31,8 @@ export interface TransferConfig {
   /** Preferred download range (power-of-two MiB) */
   chunkSize: number;
   expectedBucketOwner?: string;
+  sse?: 'AES256' | 'aws:kms';
+  sseKmsKeyId?: string;
   namingOverrides?: string;
   inventoryFile?: string;
 }

@@ -34,6 +34,8 @@ export interface ArchiveCopyContext {
   bucket: string;
   storageClass: string;
   expectedBucketOwner?: string;
+  /** Server-side encryption of the objects written */
+  sse?: ObjectEncryption;
   glacier: GlacierClient;
   /** S3 client with the SDK's retries, for calls whose body can be sent again */
   s3: S3Client;
@@ -48,6 +50,24 @@ export interface ArchiveCopyContext {
 }
 
 const EMPTY_TREE_HASH = treeHashHex(Buffer.alloc(0));
+
+export interface ObjectEncryption {
+  algorithm: 'AES256' | 'aws:kms';
+  kmsKeyId?: string;
+}
+
+/** The parameters that apply one object's settings on PutObject and CreateMultipartUpload alike. */
+function objectSettings(ctx: ArchiveCopyContext, archive: ArchiveRow) {
+  return {
+    Bucket: ctx.bucket,
+    Key: archive.key!,
+    StorageClass: ctx.storageClass as StorageClass,
+    Metadata: objectMetadata(archive),
+    ExpectedBucketOwner: ctx.expectedBucketOwner,
+    ServerSideEncryption: ctx.sse?.algorithm,
+    SSEKMSKeyId: ctx.sse?.kmsKeyId,
+  };
+}
 
 /** Where the object came from, within S3's 2 KB user-metadata limit (descriptions are ≤ 1024 ASCII). */
 export function objectMetadata(archive: ArchiveRow): Record<string, string> {
@@ -112,16 +132,7 @@ async function putSmall(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buff
   if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
   const checksum = sha256Base64(data);
   await ctx.s3.send(
-    new PutObjectCommand({
-      Bucket: ctx.bucket,
-      Key: archive.key!,
-      Body: data,
-      ContentLength: data.length,
-      ChecksumSHA256: checksum,
-      StorageClass: ctx.storageClass as StorageClass,
-      Metadata: objectMetadata(archive),
-      ExpectedBucketOwner: ctx.expectedBucketOwner,
-    }),
+    new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum }),
     { abortSignal: ctx.signal },
   );
   ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: checksum, error: null });
@@ -131,14 +142,7 @@ async function putSmall(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buff
 async function ensureUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<string> {
   if (archive.upload_id) return archive.upload_id;
   const created = await ctx.s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: ctx.bucket,
-      Key: archive.key!,
-      ChecksumAlgorithm: 'SHA256',
-      StorageClass: ctx.storageClass as StorageClass,
-      Metadata: objectMetadata(archive),
-      ExpectedBucketOwner: ctx.expectedBucketOwner,
-    }),
+    new CreateMultipartUploadCommand({ ...objectSettings(ctx, archive), ChecksumAlgorithm: 'SHA256' }),
     { abortSignal: ctx.signal },
   );
   // An upload created but not recorded (crash right here) is found and aborted by cleanup.

@@ -56,7 +56,16 @@ export function metadataOf(headers: IncomingHttpHeaders): Record<string, string>
 }
 
 /** Standard headers S3 stores with an object and returns on GET/HEAD. */
-const STORED_HEADERS = ['content-type', 'content-disposition', 'content-language', 'cache-control', 'expires'];
+const STORED_HEADERS = [
+  'content-type',
+  'content-disposition',
+  'content-language',
+  'cache-control',
+  'expires',
+  // Encryption asked for at write time is reported on reads; AES256 otherwise (S3's default since 2023).
+  'x-amz-server-side-encryption',
+  'x-amz-server-side-encryption-aws-kms-key-id',
+];
 
 export function storedHeadersOf(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
