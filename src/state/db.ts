@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { acquireLock } from './lock.js';
 
@@ -167,14 +167,27 @@ export class TransferState {
     }
   }
 
-  /** Creates the state of a new transfer; refuses to overwrite an existing one. */
+  /**
+   * Creates the state of a new transfer; refuses to overwrite an existing one. The file appears complete or not
+   * at all: it is written under a temporary name and renamed, so a `start` killed at any instant leaves either
+   * nothing (run `start` again) or a transfer that `resume` continues.
+   */
   static create(path: string, config: TransferConfig): TransferState {
     if (existsSync(path)) {
       throw new StateError(`state file ${path} already exists: use \`glacier-copy resume --state ${path}\`, or another --state`);
     }
-    const state = new TransferState(path, { lock: true });
-    state.db.prepare('INSERT INTO transfer (id, config, created_at) VALUES (1, ?, ?)').run(JSON.stringify(config), Date.now());
-    return state;
+    const creating = `${path}.creating`;
+    rmSync(creating, { force: true });
+    closeSync(openSync(creating, 'wx', 0o600));
+    const db = new Database(creating);
+    try {
+      db.exec(SCHEMA);
+      db.prepare('INSERT INTO transfer (id, config, created_at) VALUES (1, ?, ?)').run(JSON.stringify(config), Date.now());
+    } finally {
+      db.close();
+    }
+    renameSync(creating, path);
+    return new TransferState(path, { lock: true });
   }
 
   /** Opens an existing transfer to drive it (locked) or to read it (`status`). */
