@@ -48,6 +48,12 @@ export function isThrottling(e: unknown): boolean {
   return THROTTLING.has(nameOf(e)) || statusOf(e) === 429;
 }
 
+/** The state file cannot be written (disk full, I/O error, read-only): nothing can go on safely. */
+export function isStateStorageError(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CORRUPT|CANTOPEN)/.test(code);
+}
+
 export function isCredentialsError(e: unknown): boolean {
   return CREDENTIALS.has(nameOf(e));
 }

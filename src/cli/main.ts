@@ -9,6 +9,7 @@ import { StateError } from '../state/db.js';
 import { StateLockedError } from '../state/lock.js';
 import { EXIT, UsageError } from './usage.js';
 import { VERSION } from '../version.js';
+import { isStateStorageError } from '../aws/errors.js';
 
 
 export function buildProgram(): Command {
@@ -40,6 +41,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof StateError || e instanceof StateLockedError) {
       process.stderr.write(`glacier-copy: ${e.message}\n`);
       return EXIT.usage;
+    }
+    if (isStateStorageError(e)) {
+      process.stderr.write(`glacier-copy: cannot write the state file: ${(e as Error).message}; free space (or fix the file's disk), then run \`glacier-copy resume\`\n`);
+      return EXIT.failed;
     }
     process.stderr.write(`glacier-copy: ${(e as Error).message.split('\n')[0]}\n`);
     return EXIT.failed;

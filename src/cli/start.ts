@@ -87,8 +87,12 @@ export function registerStartCommand(program: Command): void {
     try {
       process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts) });
     } catch (e) {
-      // Nothing was done yet when the vault or bucket is refused: leave no state behind to trip over.
-      if (e instanceof UsageError) for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.state}${suffix}`, { force: true });
+      // A start refused before it did anything (unknown vault, bad inventory file, no credentials) leaves no
+      // state behind to trip over: running `start` again is the fix.
+      const after = TransferState.open(opts.state, { readonly: true });
+      const untouched = after.isUntouched();
+      after.close();
+      if (untouched) for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.state}${suffix}`, { force: true });
       throw e;
     }
   });

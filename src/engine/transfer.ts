@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.js';
-import { ArchiveFailure, describeError, isCredentialsError, isNotFound, isRetryable, isThrottling } from '../aws/errors.js';
+import { ArchiveFailure, ConfigError, describeError, isStateStorageError, isCredentialsError, isNotFound, isRetryable, isThrottling } from '../aws/errors.js';
 import { fetchInventory, loadInventory, openInventoryFile } from '../inventory/acquire.js';
+import { InventoryFormatError } from '../inventory/index.js';
 import { planArchives } from '../plan/plan.js';
 import { initiateArchiveRetrieval, jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
@@ -87,6 +88,8 @@ export class TransferEngine {
   async run(signal: AbortSignal): Promise<TransferSummary> {
     this.emit({ type: 'phase', phase: 'validate' });
     await validateTransfer(this.clients, this.config);
+    // A user's inventory file is read before anything is created, so that a bad one costs nothing.
+    if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(undefined, signal);
     this.emit({ type: 'phase', phase: 'notifications' });
     const channel = await openChannel(this.clients.sns, this.clients.sqs, this.config.transferId);
     this.state.setTransfer({ topic_arn: channel.topicArn, queue_url: channel.queueUrl, queue_arn: channel.queueArn, subscription_arn: channel.subscriptionArn });
@@ -120,12 +123,19 @@ export class TransferEngine {
     return summary;
   }
 
-  private async inventory(topicArn: string, signal: AbortSignal): Promise<void> {
+  private async inventory(topicArn: string | undefined, signal: AbortSignal): Promise<void> {
     this.emit({ type: 'phase', phase: 'inventory' });
     const { inventoryFile, vault, transferId } = this.config;
     if (inventoryFile) {
       this.state.clearInventory();
-      await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}` }, this.emit);
+      try {
+        await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}` }, this.emit);
+      } catch (e) {
+        if (e instanceof InventoryFormatError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new ConfigError(`--inventory ${inventoryFile}: ${(e as Error).message}`);
+        }
+        throw e;
+      }
     } else {
       await fetchInventory({
         glacier: this.clients.glacier,
@@ -361,6 +371,8 @@ export class TransferEngine {
         this.requestAgain(current, e.message);
       } else if (e instanceof ArchiveFailure) {
         this.fail(current, e.message);
+      } else if (isStateStorageError(e)) {
+        this.fatal = e as Error;
       } else if (isCredentialsError(e) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
         this.fatal = asFatal(e, `copying archive ${archive.archive_id} to ${archive.key}`);
       } else {

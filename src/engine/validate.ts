@@ -8,6 +8,9 @@ import type { TransferConfig } from '../state/db.js';
 export class FatalTransferError extends Error {}
 
 export function asFatal(e: unknown, what: string): Error {
+  if ((e as Error)?.name === 'CredentialsProviderError') {
+    return new FatalTransferError(`no AWS credentials found (environment, --profile, ~/.aws, instance role): ${describeError(e)}`);
+  }
   if (isCredentialsError(e)) return new FatalTransferError(`AWS credentials were rejected (${describeError(e)}); refresh them, then run \`glacier-copy resume\``);
   return new FatalTransferError(`${what}: ${describeError(e)}`);
 }

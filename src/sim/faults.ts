@@ -14,11 +14,12 @@ export const FAULT_KINDS = [
   'duplicate', // a Glacier job notification is published twice
   'expire', // InitiateJob: the job's output expires soon after it completes
   'policy', // InitiateJob: PolicyEnforcedException (data retrieval policy)
+  'auth', // the service's expired-credentials error (ExpiredToken): credentials that ran out mid-run
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Faults that replace the whole response, decided before the request reaches a service. */
-export const RESPONSE_FAULTS: ReadonlySet<FaultKind> = new Set(['throttle', '500', '503', 'policy']);
+export const RESPONSE_FAULTS: ReadonlySet<FaultKind> = new Set(['throttle', '500', '503', 'policy', 'auth']);
 
 interface FaultRule {
   service: string; // 'glacier' | 's3' | 'sns' | 'sqs' | '*'

@@ -156,6 +156,9 @@ export class TransferState {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = NORMAL');
         this.db.exec(SCHEMA);
+        // Test-only: caps the file's size so that tests can stage "disk full" (SQLITE_FULL) without filling a disk.
+        const maxPages = Number(process.env.GLACIER_COPY_TEST_STATE_MAX_PAGES ?? 0);
+        if (maxPages > 0) this.db.pragma(`max_page_count = ${maxPages}`);
       }
       this.db.pragma('busy_timeout = 5000');
     } catch (e) {
@@ -201,6 +204,13 @@ export class TransferState {
       throw e;
     }
     return state;
+  }
+
+  /** Nothing was done on AWS's side yet: no inventory job, no topic, no archive. */
+  isUntouched(): boolean {
+    const info = this.transferInfo();
+    const archives = (this.db.prepare('SELECT COUNT(*) AS n FROM archives').get() as { n: number }).n;
+    return !info.inventoryJobId && !info.topicArn && archives === 0;
   }
 
   close(): void {

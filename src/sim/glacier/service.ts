@@ -111,6 +111,7 @@ export class GlacierService implements SimService {
     throttle: () => new SimError(400, 'ThrottlingException', 'Rate exceeded'),
     '500': () => new SimError(500, 'ServiceUnavailableException', 'Internal failure, please retry'),
     '503': () => new SimError(503, 'ServiceUnavailableException', 'Service unavailable, please retry'),
+    auth: () => new SimError(403, 'ExpiredTokenException', 'The security token included in the request is expired'),
     policy: (operation) =>
       operation === 'InitiateJob'
         ? new SimError(400, 'PolicyEnforcedException', 'InitiateJob request denied by current data retrieval policy.')

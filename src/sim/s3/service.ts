@@ -161,6 +161,7 @@ export class S3Service implements SimService {
     throttle: () => new S3Error(503, 'SlowDown', 'Please reduce your request rate.'),
     '500': () => new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.'),
     '503': () => new S3Error(503, 'ServiceUnavailable', 'Please reduce your request rate.'),
+    auth: () => new S3Error(400, 'ExpiredToken', 'The provided token has expired.'),
   };
 }
 

@@ -116,6 +116,7 @@ export class SnsService implements SimService {
     throttle: () => new SimError(400, 'Throttling', 'Rate exceeded'),
     '500': () => new SimError(500, 'InternalError', 'Internal service error'),
     '503': () => new SimError(503, 'ServiceUnavailable', 'Service is unavailable'),
+    auth: () => new SimError(403, 'ExpiredToken', 'The security token included in the request is expired'),
   };
 
   /**

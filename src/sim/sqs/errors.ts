@@ -27,6 +27,7 @@ const SQS_ERRORS = {
   RequestThrottled: { status: 403 },
   InternalError: { status: 500 },
   ServiceUnavailable: { status: 503 },
+  ExpiredToken: { status: 403 },
 } satisfies Record<string, { status: number; queryCode?: string }>;
 
 export type SqsErrorCode = keyof typeof SQS_ERRORS;

@@ -153,6 +153,7 @@ export class SqsService implements SimService {
     throttle: () => sqsError('RequestThrottled', 'Request is throttled.'),
     '500': () => sqsError('InternalError', 'We encountered an internal error. Please try again.'),
     '503': () => sqsError('ServiceUnavailable', 'The request has failed due to a temporary failure of the server.'),
+    auth: () => sqsError('ExpiredToken', 'The security token included in the request is expired'),
   };
 
   /**
