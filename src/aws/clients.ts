@@ -26,6 +26,9 @@ export interface AwsClients {
   destroy(): void;
 }
 
+const ignore = () => undefined;
+const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
+
 /** Builds the four SDK clients with the standard credential chain and region resolution. */
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const common = {
@@ -34,6 +37,9 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     maxAttempts: options.maxAttempts,
     // Names the tool in CloudTrail and S3 access logs (and lets the simulator tell its calls apart).
     customUserAgent: `glacier-copy/${VERSION}`,
+    // The SDK would otherwise print some retry notices straight to the console, through the progress bars; the
+    // engine reports every error that matters itself.
+    logger: QUIET_LOGGER,
     credentials: options.credentials ?? (options.profile ? fromIni({ profile: options.profile }) : undefined),
   };
   const glacier = new GlacierClient(common);
