@@ -14,6 +14,8 @@ export interface AwsClientOptions {
   maxAttempts?: number;
   /** Explicit credentials (tests); otherwise the profile or the default chain */
   credentials?: AwsCredentialIdentity;
+  /** Default `glacier-copy/VERSION`; tests name their own clients differently */
+  userAgent?: string;
 }
 
 export interface AwsClients {
@@ -36,7 +38,7 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     endpoint: options.endpoint,
     maxAttempts: options.maxAttempts,
     // Names the tool in CloudTrail and S3 access logs (and lets the simulator tell its calls apart).
-    customUserAgent: `glacier-copy/${VERSION}`,
+    customUserAgent: options.userAgent ?? `glacier-copy/${VERSION}`,
     // The SDK would otherwise print some retry notices straight to the console, through the progress bars; the
     // engine reports every error that matters itself.
     logger: QUIET_LOGGER,

@@ -21,6 +21,8 @@ export async function startSimHarness(options: SimulatorOptions = {}, region = '
     region,
     endpoint: sim.url,
     maxAttempts: 1,
+    // Not the tool: the simulator records only glacier-copy's own calls as the tool's.
+    userAgent: 'glacier-copy-test-harness',
     credentials: { accessKeyId: TEST_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: TEST_ENV.AWS_SECRET_ACCESS_KEY },
   });
   return {
