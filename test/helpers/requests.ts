@@ -10,6 +10,8 @@ export interface RecordedRequest {
   operation: string;
   /** S3 */
   bucket?: string;
+  /** the x-amz-expected-bucket-owner header */
+  expectedBucketOwner?: string;
   key?: string;
   partNumber?: number;
   uploadId?: string;
@@ -51,7 +53,9 @@ function targetOf(service: string, req: SimRequest): Partial<RecordedRequest> {
     const path = (req.raw.url ?? '/').split('?', 1)[0]!.replace(/^\/+/, '');
     const slash = path.indexOf('/');
     const partNumber = url.searchParams.get('partNumber');
+    const owner = req.headers['x-amz-expected-bucket-owner'];
     return {
+      expectedBucketOwner: typeof owner === 'string' ? owner : undefined,
       bucket: decode(slash === -1 ? path : path.slice(0, slash)),
       key: slash === -1 ? undefined : decode(path.slice(slash + 1)),
       partNumber: partNumber === null ? undefined : Number(partNumber),
