@@ -2,12 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { unescapeXml, xmlElements, type SimRequest } from '../http.js';
 import { S3Error, invalidArgument } from './errors.js';
 import { intParam, listEncoder } from './request.js';
-import type { S3Service } from './service.js';
+import type { S3Service, S3Target as Target } from './service.js';
 import { compareKeys, keyIndex, type Bucket } from './store.js';
-
-interface Target {
-  bucket: string;
-}
 
 /** General purpose bucket naming rules (S3 User Guide, "Bucket naming rules"). */
 function checkBucketName(name: string): void {

@@ -33,13 +33,8 @@ import {
   storageClassOf,
   storedHeadersOf,
 } from './request.js';
-import type { S3Service } from './service.js';
+import type { S3Service, S3Target as Target } from './service.js';
 import { compareKeys, newId, type Bucket, type Part, type S3Object, type Upload } from './store.js';
-
-interface Target {
-  bucket: string;
-  key: string;
-}
 
 /** Every part but the last must be at least 5 MiB (checked on CompleteMultipartUpload). */
 export const MIN_PART_BYTES = 5 * MiB;

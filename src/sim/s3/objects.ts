@@ -21,13 +21,8 @@ import {
   storageClassOf,
   storedHeadersOf,
 } from './request.js';
-import type { S3Service } from './service.js';
+import type { S3Service, S3Target as Target } from './service.js';
 import { newId, type Checksum, type ChecksumType, type S3Object } from './store.js';
-
-interface Target {
-  bucket: string;
-  key: string;
-}
 
 export async function putObject(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name, key }: Target) {
   const bucket = s3.bucketFor(req, name);

@@ -32,6 +32,12 @@ type Handler = (s3: S3Service, req: SimRequest, res: ServerResponse, target: Req
  * flexible checksums, multipart uploads with composite checksums, listings. Enough for the tool, the AWS SDK v3,
  * the AWS CLI and boto3, with S3's own error codes.
  */
+/** The bucket and key a request is about (key '' for bucket operations). */
+export interface S3Target {
+  bucket: string;
+  key: string;
+}
+
 export class S3Service implements SimService {
   readonly name = 's3';
   readonly store: S3Store;
