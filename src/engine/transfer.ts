@@ -7,11 +7,14 @@ import { InventoryFormatError } from '../inventory/index.js';
 import { planArchives } from '../plan/plan.js';
 import { initiateArchiveRetrieval, jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
-import type { ArchiveRow, TransferState } from '../state/db.js';
+import type { ArchiveRow, ArchiveStatus, TransferState } from '../state/db.js';
 import { copyArchive, JobExpiredError, type ArchiveCopyContext } from '../transfer/archive-copy.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
 import type { EngineEvent, EventSink } from './events.js';
 import { asFatal, validateTransfer } from './validate.js';
+
+/** Archives not yet verified or failed */
+const OPEN_STATUSES: ArchiveStatus[] = ['planned', 'requesting', 'requested', 'staged', 'completing'];
 
 export interface EngineOptions {
   /** Parts (or small archives) copied at once */
@@ -254,11 +257,8 @@ export class TransferEngine {
   }
 
   private inFlight(): { jobs: number; bytes: number } {
-    const counts = this.state.counts();
-    return {
-      jobs: counts.requesting.archives + counts.requested.archives + counts.staged.archives,
-      bytes: counts.requesting.bytes + counts.requested.bytes + counts.staged.bytes,
-    };
+    const { archives, bytes } = this.state.totalWithStatus(['requesting', 'requested', 'staged']);
+    return { jobs: archives, bytes };
   }
 
   /** Staged bytes allowed: the configured cap, or what the measured throughput copies in 20 h if smaller. */
@@ -390,9 +390,7 @@ export class TransferEngine {
 
   private async copyLoop(topicArn: string, signal: AbortSignal): Promise<void> {
     while (!signal.aborted && !this.fatal) {
-      const counts = this.state.counts();
-      const open = counts.planned.archives + counts.requesting.archives + counts.requested.archives + counts.staged.archives + counts.completing.archives;
-      if (open === 0 && this.active.size === 0) return;
+      if (!this.state.anyWithStatus(OPEN_STATUSES) && this.active.size === 0) return;
       if (Date.now() >= this.nextPollAt) {
         await this.reconcileJobs().catch((e) => {
           if (isCredentialsError(e)) this.fatal = asFatal(e, 'listing jobs');

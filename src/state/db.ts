@@ -358,7 +358,22 @@ export class TransferState {
     this.db.prepare('DELETE FROM parts WHERE archive_id = ?').run(archiveId);
   }
 
-  /** Archive count and bytes per status. */
+  /**
+   * Archives and bytes in the given statuses. Uses the status index, so it costs what is in those statuses (a
+   * few thousand in flight), not the whole vault: the engine asks on every turn of its loop.
+   */
+  totalWithStatus(statuses: readonly ArchiveStatus[]): { archives: number; bytes: number } {
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM archives WHERE status IN (${statuses.map(() => '?').join(', ')})`)
+      .get(...statuses) as { n: number; bytes: number };
+    return { archives: row.n, bytes: row.bytes };
+  }
+
+  anyWithStatus(statuses: readonly ArchiveStatus[]): boolean {
+    return this.db.prepare(`SELECT 1 FROM archives WHERE status IN (${statuses.map(() => '?').join(', ')}) LIMIT 1`).get(...statuses) !== undefined;
+  }
+
+  /** Archive count and bytes per status: a scan of every archive, for reports. */
   counts(): Record<ArchiveStatus, { archives: number; bytes: number }> {
     const out = Object.fromEntries(ARCHIVE_STATUSES.map((s) => [s, { archives: 0, bytes: 0 }])) as Record<ArchiveStatus, { archives: number; bytes: number }>;
     const rows = this.db.prepare('SELECT status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM archives GROUP BY status').all() as {
