@@ -70,6 +70,7 @@ export class TransferEngine {
   private readonly active = new Map<string, Promise<void>>();
   private wake: () => void = () => undefined;
   private nextPollAt = 0;
+  private nextRenewalCheckAt = 0;
   private initiatePauseUntil = 0;
   private initiatePauseMs = 0;
   private fatal?: Error;
@@ -398,7 +399,10 @@ export class TransferEngine {
           this.nextPollAt = Date.now() + Math.min(60_000, this.options.pollIntervalMs);
         });
       }
-      this.renewExpiring();
+      if (Date.now() >= this.nextRenewalCheckAt) {
+        this.renewExpiring();
+        this.nextRenewalCheckAt = Date.now() + Math.min(60_000, this.options.outputWindowMs / 100);
+      }
       await this.initiateJobs(topicArn, signal);
       this.dispatch(signal);
       await new Promise<void>((resolve) => {

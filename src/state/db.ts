@@ -193,6 +193,24 @@ export class TransferState {
     return new TransferState(path, { lock: true });
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, prepared once per connection: the engine runs the same few queries constantly. */
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs a callback in a transaction (one wrapper, prepared once; nested calls become savepoints). */
+  private get inTransaction(): (fn: () => unknown) => unknown {
+    return (this.transactionRunner ??= this.db.transaction((fn: () => unknown) => fn()));
+  }
+  private transactionRunner?: (fn: () => unknown) => unknown;
+
   /** Opens an existing transfer to drive it (locked) or to read it (`status`). */
   static open(path: string, options: { readonly?: boolean } = {}): TransferState {
     if (!existsSync(path)) throw new StateError(`no transfer state at ${path}`);
@@ -209,7 +227,7 @@ export class TransferState {
   /** Nothing was done on AWS's side yet: no inventory job, no topic, no archive. */
   isUntouched(): boolean {
     const info = this.transferInfo();
-    const archives = (this.db.prepare('SELECT COUNT(*) AS n FROM archives').get() as { n: number }).n;
+    const archives = (this.stmt('SELECT COUNT(*) AS n FROM archives').get() as { n: number }).n;
     return !info.inventoryJobId && !info.topicArn && archives === 0;
   }
 
@@ -222,7 +240,7 @@ export class TransferState {
   private transferRow() {
     let row: Record<string, unknown> | undefined;
     try {
-      row = this.db.prepare('SELECT * FROM transfer WHERE id = 1').get() as Record<string, unknown> | undefined;
+      row = this.stmt('SELECT * FROM transfer WHERE id = 1').get() as Record<string, unknown> | undefined;
     } catch {
       row = undefined;
     }
@@ -252,27 +270,27 @@ export class TransferState {
   setTransfer(fields: Partial<Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn', string | null> & Record<'inventory_done' | 'planned' | 'finished_at', number | null>>): void {
     const names = Object.keys(fields);
     if (names.length === 0) return;
-    this.db.prepare(`UPDATE transfer SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = 1`).run(fields);
+    this.stmt(`UPDATE transfer SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = 1`).run(fields);
   }
 
   /** Inserts inventory entries in one transaction; an archive already known is left as it is. */
   addArchives(entries: InventoryEntry[]): void {
-    const insert = this.db.prepare(
+    const insert = this.stmt(
       `INSERT OR IGNORE INTO archives (archive_id, seq, description, creation_date, size, tree_hash, updated_at)
        VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM archives), ?, ?, ?, ?, ?)`,
     );
     const now = Date.now();
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const e of entries) insert.run(e.archiveId, e.description, e.creationDate, e.size, e.treeHash, now);
-    })();
+    });
   }
 
   addBadRow(line: number, reason: string): void {
-    this.db.prepare('INSERT INTO bad_rows (line, reason) VALUES (?, ?)').run(line, reason);
+    this.stmt('INSERT INTO bad_rows (line, reason) VALUES (?, ?)').run(line, reason);
   }
 
   badRows(): { line: number; reason: string }[] {
-    return this.db.prepare('SELECT line, reason FROM bad_rows ORDER BY line').all() as { line: number; reason: string }[];
+    return this.stmt('SELECT line, reason FROM bad_rows ORDER BY line').all() as { line: number; reason: string }[];
   }
 
   clearInventory(): void {
@@ -280,15 +298,15 @@ export class TransferState {
   }
 
   archive(archiveId: string): ArchiveRow | undefined {
-    return this.db.prepare('SELECT * FROM archives WHERE archive_id = ?').get(archiveId) as ArchiveRow | undefined;
+    return this.stmt('SELECT * FROM archives WHERE archive_id = ?').get(archiveId) as ArchiveRow | undefined;
   }
 
   archiveByJob(jobId: string): ArchiveRow | undefined {
-    return this.db.prepare('SELECT * FROM archives WHERE job_id = ?').get(jobId) as ArchiveRow | undefined;
+    return this.stmt('SELECT * FROM archives WHERE job_id = ?').get(jobId) as ArchiveRow | undefined;
   }
 
   archiveByKey(key: string): ArchiveRow | undefined {
-    return this.db.prepare('SELECT * FROM archives WHERE key = ?').get(key) as ArchiveRow | undefined;
+    return this.stmt('SELECT * FROM archives WHERE key = ?').get(key) as ArchiveRow | undefined;
   }
 
   /**
@@ -296,7 +314,7 @@ export class TransferState {
    * allow writes on a connection while one of its statements is being iterated).
    */
   *iterateArchivesSnapshot(pageSize = 10_000): IterableIterator<ArchiveRow> {
-    const page = this.db.prepare('SELECT * FROM archives WHERE seq > ? ORDER BY seq LIMIT ?');
+    const page = this.stmt('SELECT * FROM archives WHERE seq > ? ORDER BY seq LIMIT ?');
     for (let after = 0; ; ) {
       const rows = page.all(after, pageSize) as ArchiveRow[];
       yield* rows;
@@ -306,7 +324,7 @@ export class TransferState {
   }
 
   archivesWithStatus(status: ArchiveStatus, limit = -1): ArchiveRow[] {
-    return this.db.prepare('SELECT * FROM archives WHERE status = ? ORDER BY seq LIMIT ?').all(status, limit) as ArchiveRow[];
+    return this.stmt('SELECT * FROM archives WHERE status = ? ORDER BY seq LIMIT ?').all(status, limit) as ArchiveRow[];
   }
 
   /** Updates one archive's columns and bumps its timestamp. */
@@ -319,7 +337,7 @@ export class TransferState {
 
   /** Runs `fn` in one transaction (batched writes, all-or-nothing). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.inTransaction(fn) as T;
   }
 
   /** Puts archives that failed for transient reasons back in the queue, keeping their uploads and parts. */
@@ -330,7 +348,7 @@ export class TransferState {
   }
 
   parts(archiveId: string): PartRow[] {
-    return this.db.prepare('SELECT * FROM parts WHERE archive_id = ? ORDER BY part_number').all(archiveId) as PartRow[];
+    return this.stmt('SELECT * FROM parts WHERE archive_id = ? ORDER BY part_number').all(archiveId) as PartRow[];
   }
 
   recordPart(part: PartRow, bytes: number, ms: number): void {
@@ -346,16 +364,16 @@ export class TransferState {
   }
 
   addProgress(bytes: number, ms: number): void {
-    this.db.prepare('UPDATE progress SET bytes_copied = bytes_copied + ?, copy_ms = copy_ms + ? WHERE id = 1').run(bytes, Math.round(ms));
+    this.stmt('UPDATE progress SET bytes_copied = bytes_copied + ?, copy_ms = copy_ms + ? WHERE id = 1').run(bytes, Math.round(ms));
   }
 
   progress(): { bytesCopied: number; copyMs: number } {
-    const row = this.db.prepare('SELECT bytes_copied, copy_ms FROM progress WHERE id = 1').get() as { bytes_copied: number; copy_ms: number };
+    const row = this.stmt('SELECT bytes_copied, copy_ms FROM progress WHERE id = 1').get() as { bytes_copied: number; copy_ms: number };
     return { bytesCopied: row.bytes_copied, copyMs: row.copy_ms };
   }
 
   deleteParts(archiveId: string): void {
-    this.db.prepare('DELETE FROM parts WHERE archive_id = ?').run(archiveId);
+    this.stmt('DELETE FROM parts WHERE archive_id = ?').run(archiveId);
   }
 
   /**
@@ -370,13 +388,13 @@ export class TransferState {
   }
 
   anyWithStatus(statuses: readonly ArchiveStatus[]): boolean {
-    return this.db.prepare(`SELECT 1 FROM archives WHERE status IN (${statuses.map(() => '?').join(', ')}) LIMIT 1`).get(...statuses) !== undefined;
+    return this.stmt(`SELECT 1 FROM archives WHERE status IN (${statuses.map(() => '?').join(', ')}) LIMIT 1`).get(...statuses) !== undefined;
   }
 
   /** Archive count and bytes per status: a scan of every archive, for reports. */
   counts(): Record<ArchiveStatus, { archives: number; bytes: number }> {
     const out = Object.fromEntries(ARCHIVE_STATUSES.map((s) => [s, { archives: 0, bytes: 0 }])) as Record<ArchiveStatus, { archives: number; bytes: number }>;
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM archives GROUP BY status').all() as {
+    const rows = this.stmt('SELECT status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM archives GROUP BY status').all() as {
       status: ArchiveStatus;
       n: number;
       bytes: number;
