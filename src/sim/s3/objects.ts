@@ -184,8 +184,13 @@ async function streamBody(s3: S3Service, req: SimRequest, res: ServerResponse, o
     sent += chunk.length;
     if (!res.write(chunk)) {
       await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.once('drain', done);
+        res.once('close', done);
       });
       if (res.destroyed) return;
     }
