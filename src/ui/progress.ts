@@ -37,7 +37,9 @@ export function createProgressReporter(mode: ProgressMode, state: TransferState,
   const describe = (e: EngineEvent): string | undefined => {
     switch (e.type) {
       case 'phase':
-        return e.detail ? `${e.phase}: ${e.detail}` : e.phase === 'done' ? undefined : `${e.phase}…`;
+        // Checks that take a moment are not news; a refusal prints its own one line.
+        if (e.phase === 'validate' || e.phase === 'notifications' || e.phase === 'done') return undefined;
+        return e.detail ? `${e.phase}: ${e.detail}` : `${e.phase}…`;
       case 'planned':
         return `planned ${e.archives} archives, ${formatBytes(e.bytes)}${e.uncopyable ? `; ${e.uncopyable} cannot be copied` : ''}`;
       case 'inventory-bad-row':
