@@ -42,6 +42,9 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     // The SDK would otherwise print some retry notices straight to the console, through the progress bars; the
     // engine reports every error that matters itself.
     logger: QUIET_LOGGER,
+    // A connection that stops moving (a stalled download, an upload nobody reads) fails after two idle minutes
+    // and is retried, instead of holding a worker forever. Long polls (20 s) stay well inside it.
+    requestHandler: { connectionTimeout: 30_000, socketTimeout: 120_000 },
     credentials: options.credentials ?? (options.profile ? fromIni({ profile: options.profile }) : undefined),
   };
   const glacier = new GlacierClient(common);

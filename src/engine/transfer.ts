@@ -316,7 +316,7 @@ export class TransferEngine {
   }
 
   private hasAllParts(archive: ArchiveRow): boolean {
-    return !!archive.upload_id && this.state.parts(archive.archive_id).length === archive.part_count;
+    return !!archive.upload_id && this.state.partCount(archive.archive_id) === archive.part_count;
   }
 
   /** Archives whose job output runs out before they can be copied are requested again now. */

@@ -61,6 +61,10 @@ export interface InventoryJobContext {
   waitForJob: (jobId: string) => Promise<void>;
 }
 
+function isWholeVault(p: { StartDate?: string; EndDate?: string; Limit?: string; Marker?: string } | undefined): boolean {
+  return !p?.StartDate && !p?.EndDate && !p?.Limit && !p?.Marker;
+}
+
 /** A user-supplied inventory file. */
 export function openInventoryFile(path: string): Readable {
   return createReadStream(path);
@@ -76,8 +80,10 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
     const jobs = (await listVaultJobs(ctx.glacier, ctx.vault)).filter((j) => j.Action === 'InventoryRetrieval');
     // Ours and still running: requested by a run that stopped before it could record the job id.
     const ours = jobs.find((j) => j.StatusCode === 'InProgress' && j.JobDescription === jobDescription(ctx.transferId));
+    // Only a whole-vault inventory will do: one asked for with a date range, a limit or a marker lists a part of
+    // the vault, and copying from it would leave archives out while reporting done.
     const recent = jobs
-      .filter((j) => j.StatusCode === 'Succeeded')
+      .filter((j) => j.StatusCode === 'Succeeded' && isWholeVault(j.InventoryRetrievalParameters))
       .sort((a, b) => (b.CompletionDate ?? '').localeCompare(a.CompletionDate ?? ''))[0];
     let detail: string;
     if (recent) {

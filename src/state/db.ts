@@ -347,6 +347,10 @@ export class TransferState {
       .run().changes;
   }
 
+  partCount(archiveId: string): number {
+    return (this.stmt('SELECT COUNT(*) AS n FROM parts WHERE archive_id = ?').get(archiveId) as { n: number }).n;
+  }
+
   parts(archiveId: string): PartRow[] {
     return this.stmt('SELECT * FROM parts WHERE archive_id = ? ORDER BY part_number').all(archiveId) as PartRow[];
   }

@@ -92,7 +92,7 @@ function treeHashFailure(archive: ArchiveRow, actual: string): ArchiveFailure {
  */
 export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<void> {
   if (archive.size === 0) return putSmall(ctx, archive, Buffer.alloc(0), EMPTY_TREE_HASH);
-  const source: RangeSource = { glacier: ctx.glacier, vault: ctx.vault, archiveId: archive.archive_id, jobId: archive.job_id! };
+  const source: RangeSource = { glacier: ctx.glacier, vault: ctx.vault, archiveId: archive.archive_id, archiveSize: archive.size, jobId: archive.job_id! };
   const onBytes = (n: number) => ctx.emit({ type: 'bytes', n });
   if (archive.part_count === 1 && archive.size <= archive.range_size!) {
     const { data, treeHash } = await ctx.limit(() =>

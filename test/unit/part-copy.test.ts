@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 const data = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
-const source = { glacier, vault: 'v', archiveId: 'a1', jobId: 'j1' };
+const source = { glacier, vault: 'v', archiveId: 'a1', archiveSize: data.length, jobId: 'j1' };
 const target = { s3, bucket: 'b', key: 'k', uploadId: 'u', partNumber: 1 };
 const range = { start: 0, end: data.length - 1 };
 
@@ -56,6 +56,12 @@ describe('copying one part', () => {
     const seen = consumingUpload(() => ({ ETag: '"e"', ChecksumSHA256: 'c2hh' }));
     await expect(copyPart(source, target, [range])).rejects.toBeInstanceOf(ChunkVerificationError);
     expect(seen.ended).toBe(false);
+  });
+
+  it('treats an aligned range that comes without Glacier\'s tree hash as unverified', async () => {
+    glacierMock.on(GetJobOutputCommand).resolves(jobOutput(data, ''));
+    consumingUpload(() => ({ ETag: '"e"', ChecksumSHA256: 'c2hh' }));
+    await expect(copyPart(source, target, [range])).rejects.toBeInstanceOf(ChunkVerificationError);
   });
 
   it('treats a short body as unverified', async () => {
