@@ -8,7 +8,7 @@ import { planArchives } from '../plan/plan.js';
 import { initiateArchiveRetrieval, jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
 import type { ArchiveRow, ArchiveStatus, TransferState } from '../state/db.js';
-import { copyArchive, JobExpiredError, type ArchiveCopyContext } from '../transfer/archive-copy.js';
+import { copyArchive, JobExpiredError, UploadLostError, type ArchiveCopyContext } from '../transfer/archive-copy.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
 import type { EngineEvent, EventSink } from './events.js';
 import { asFatal, validateTransfer } from './validate.js';
@@ -368,7 +368,7 @@ export class TransferEngine {
     } catch (e) {
       if (signal.aborted) return;
       const current = this.state.archive(archive.archive_id)!;
-      if (e instanceof JobExpiredError) {
+      if (e instanceof JobExpiredError || e instanceof UploadLostError) {
         this.requestAgain(current, e.message);
       } else if (e instanceof ArchiveFailure) {
         this.fail(current, e.message);

@@ -29,6 +29,16 @@ export class JobExpiredError extends Error {
   }
 }
 
+/** The multipart upload is gone without having become the object: the archive is fetched and copied again. */
+export class UploadLostError extends Error {
+  constructor(
+    readonly archiveId: string,
+    readonly uploadId: string,
+  ) {
+    super(`multipart upload ${uploadId} of archive ${archiveId} no longer exists`);
+  }
+}
+
 export interface ArchiveCopyContext {
   vault: string;
   bucket: string;
@@ -131,10 +141,15 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
 async function putSmall(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
   if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
   const checksum = sha256Base64(data);
-  await ctx.s3.send(
-    new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum }),
-    { abortSignal: ctx.signal },
-  );
+  try {
+    await ctx.s3.send(
+      new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum, IfNoneMatch: '*' }),
+      { abortSignal: ctx.signal },
+    );
+  } catch (e) {
+    if (!isPreconditionFailed(e)) throw e;
+    if (!(await adoptExistingObject(ctx, archive, checksum))) throw keyTaken(archive);
+  }
   ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: checksum, error: null });
   ctx.state.addProgress(data.length, 0);
 }
@@ -200,7 +215,7 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, sourc
   if (failure) {
     const reason = stop.signal.reason ?? failure.reason;
     if (isNotFound(reason) && (reason as { name?: string }).name === 'NoSuchUpload') {
-      await restartUpload(ctx, archive);
+      restartUpload(ctx, archive);
     }
     throw reason;
   }
@@ -208,7 +223,7 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, sourc
 }
 
 /** The upload vanished (aborted outside, or completed before a crash): adopt the object or start over. */
-async function restartUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<void> {
+function restartUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): void {
   ctx.state.transaction(() => {
     ctx.state.deleteParts(archive.archive_id);
     ctx.state.updateArchive(archive.archive_id, { upload_id: null });
@@ -238,6 +253,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
         UploadId: uploadId,
         MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, ChecksumSHA256: p.checksum_sha256 })) },
         ExpectedBucketOwner: ctx.expectedBucketOwner,
+        IfNoneMatch: '*',
       }),
       { abortSignal: ctx.signal },
     );
@@ -245,25 +261,41 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
       throw new ArchiveFailure(`S3 reports checksum ${result.ChecksumSHA256} for ${archive.key}, expected ${composite}`);
     }
   } catch (e) {
-    if (!(isNotFound(e) && (await adoptCompletedObject(ctx, archive, composite)))) {
+    const adopted = (isNotFound(e) || isPreconditionFailed(e)) && (await adoptExistingObject(ctx, archive, composite));
+    if (!adopted) {
       ctx.state.updateArchive(archive.archive_id, { status: 'staged' });
+      if (isPreconditionFailed(e)) throw keyTaken(archive);
+      if ((e as { name?: string }).name === 'NoSuchUpload') {
+        // Aborted meanwhile (a lifecycle rule, a cleanup) and not completed: its parts are gone with it.
+        restartUpload(ctx, archive);
+        throw new UploadLostError(archive.archive_id, uploadId);
+      }
       throw e;
     }
   }
   ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: composite, error: null });
 }
 
+function isPreconditionFailed(e: unknown): boolean {
+  return (e as { name?: string }).name === 'PreconditionFailed' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
+}
+
+/** Objects are written only where no object is (If-None-Match): a key already taken by something else stays as it is. */
+function keyTaken(archive: ArchiveRow): ArchiveFailure {
+  return new ArchiveFailure(`an object already exists at ${archive.key} and it is not this archive: left as it is, not overwritten`);
+}
+
 /**
- * A Complete that S3 carried out but whose answer we lost (crash, dropped connection): the upload is gone and
- * the object is there. Adopted only if its checksum is the composite of our recorded parts and it names our
- * archive.
+ * A write that S3 carried out but whose answer we lost (crash, dropped connection): the object is there. Adopted
+ * only if it names our archive and its checksum is the one we computed (the composite of our recorded parts, or
+ * the SHA-256 of a single put).
  */
-export async function adoptCompletedObject(ctx: Pick<ArchiveCopyContext, 's3' | 'bucket' | 'expectedBucketOwner'>, archive: ArchiveRow, composite: string): Promise<boolean> {
+export async function adoptExistingObject(ctx: Pick<ArchiveCopyContext, 's3' | 'bucket' | 'expectedBucketOwner'>, archive: ArchiveRow, checksum: string): Promise<boolean> {
   try {
     const head = await ctx.s3.send(
       new HeadObjectCommand({ Bucket: ctx.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: ctx.expectedBucketOwner }),
     );
-    return head.ChecksumSHA256 === composite && head.Metadata?.['glacier-archive-id'] === archive.archive_id;
+    return head.ChecksumSHA256 === checksum && head.Metadata?.['glacier-archive-id'] === archive.archive_id;
   } catch (e) {
     if (isNotFound(e)) return false;
     throw e;

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../src/aws/clients.js';
 import { describeRun, resumeArgs, runCli, spawnCli } from '../helpers/cli.js';
@@ -140,6 +140,22 @@ describe('bad input and misuse', () => {
     const resumed = await runCli(resumeArgs(state));
     expect(resumed.code, describeRun(resumed)).toBe(0);
     expectCompleteCopy(await w.audit({ statePath: state, vault: 'vault', bucket: 'bucket', prefix: 'expired/' }), 12);
+  });
+
+  it('never overwrites an object that is not the archive, and copies the rest', async () => {
+    const state = w.path('taken.db');
+    const victim = w.archives('vault')[3]!;
+    const overrides = w.path('taken-overrides.csv');
+    writeFileSync(overrides, `archive_id,key\n${victim.id},occupied.bin\n`);
+    await w.harness.clients.s3.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'taken/occupied.bin', Body: 'precious' }));
+    const run = await runCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--prefix', 'taken/', '--naming-overrides', overrides] }));
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(run.summary).toMatch(/taken\/occupied\.bin: an object already exists at taken\/occupied\.bin and it is not this archive/);
+    const kept = await w.harness.clients.s3.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'taken/occupied.bin' }));
+    expect(await kept.Body!.transformToString()).toBe('precious');
+    const audit = await w.audit({ statePath: state, vault: 'vault', bucket: 'bucket', prefix: 'taken/' });
+    expect(audit.verified).toBe(11);
+    expect(audit.openUploads).toBe(0);
   });
 
   it('leaves no lock files behind', () => {
