@@ -92,7 +92,7 @@ export function registerStartCommand(program: Command): void {
       const after = TransferState.open(opts.state, { readonly: true });
       const untouched = after.isUntouched();
       after.close();
-      if (untouched) for (const suffix of ['', '-wal', '-shm']) rmSync(`${opts.state}${suffix}`, { force: true });
+      if (untouched) for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${opts.state}${suffix}`, { force: true });
       throw e;
     }
   });

@@ -29,8 +29,10 @@ export interface EngineOptions {
   maxJobsInFlight: number;
   /** Tries per part before the archive is put back for a later attempt */
   maxAttempts: number;
-  /** Attempts per archive before it is failed */
+  /** Attempts per archive without progress before it is failed (job renewals count too, up to twice this) */
   maxArchiveAttempts: number;
+  /** First pause before an archive whose copy failed is tried again; doubles each time, up to 5 minutes */
+  retryBaseMs: number;
   /** SQS long-poll wait */
   receiveWaitSeconds: number;
 }
@@ -42,7 +44,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxStagedBytes: 1024 ** 4,
   maxJobsInFlight: 1000,
   maxAttempts: 5,
-  maxArchiveAttempts: 3,
+  maxArchiveAttempts: 8,
+  retryBaseMs: 5000,
   receiveWaitSeconds: 20,
 };
 
@@ -362,6 +365,7 @@ export class TransferEngine {
       emit: this.emit,
       maxAttempts: this.options.maxAttempts,
     };
+    const partsBefore = this.state.partCount(archive.archive_id);
     try {
       await copyArchive(ctx, archive);
       this.emit({ type: 'archive-verified', archiveId: archive.archive_id, key: archive.key!, size: archive.size });
@@ -377,12 +381,15 @@ export class TransferEngine {
       } else if (isCredentialsError(e) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
         this.fatal = asFatal(e, `copying archive ${archive.archive_id} to ${archive.key}`);
       } else {
-        const attempts = current.attempts + 1;
+        // Outages pass: back off for longer each time (up to 5 minutes), and count from scratch whenever the
+        // archive made progress, so that only an archive that keeps failing without progress fails.
+        const progressed = this.state.partCount(archive.archive_id) > partsBefore;
+        const attempts = progressed ? 1 : current.attempts + 1;
         const reason = `copying to ${archive.key} failed: ${describeError(e)}`;
         if (attempts >= this.options.maxArchiveAttempts) this.fail(current, reason, true);
         else {
           this.state.updateArchive(archive.archive_id, { attempts, error: reason });
-          this.retryAfter.set(archive.archive_id, Date.now() + 2000 * attempts);
+          this.retryAfter.set(archive.archive_id, Date.now() + Math.min(300_000, this.options.retryBaseMs * 2 ** (attempts - 1)));
           this.emit({ type: 'warning', message: `${reason}; will try again` });
         }
       }

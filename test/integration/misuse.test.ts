@@ -88,7 +88,7 @@ describe('bad input and misuse', () => {
     await first.waitForEvent((e) => e.type === 'phase' && e.phase === 'copy');
     const second = await runCli(resumeArgs(state));
     expect(second.code, describeRun(second)).toBe(2);
-    expect(second.stderr.trim()).toMatch(/^glacier-copy: state file .* is in use by a running transfer \(pid \d+\)/);
+    expect(second.stderr.trim()).toMatch(/^glacier-copy: state file .* is in use by a running transfer; wait for it or stop it first$/);
     expect((await first.done).code).toBe(0);
   });
 
@@ -158,7 +158,13 @@ describe('bad input and misuse', () => {
     expect(audit.openUploads).toBe(0);
   });
 
-  it('leaves no lock files behind', () => {
-    expect(readdirSync(w.dir).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  it('is not blocked by the lock file of a transfer that was killed: the lock died with it', async () => {
+    const state = w.path('dead-owner.db');
+    const run = spawnCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--prefix', 'dead-owner/'] }));
+    await run.waitForEvent((e) => e.type === 'archive-verified');
+    await run.kill();
+    expect(readdirSync(w.dir)).toContain('dead-owner.db.lock');
+    const resumed = await runCli(resumeArgs(state));
+    expect(resumed.code, describeRun(resumed)).toBe(0);
   });
 });
