@@ -20,6 +20,8 @@ export interface AwsClientOptions {
 
 export interface AwsClients {
   glacier: GlacierClient;
+  /** Glacier without SDK retries, for InitiateJob: a retry after a lost answer would start a second job */
+  glacierSingleAttempt: GlacierClient;
   s3: S3Client;
   /** S3 without SDK retries, for streamed request bodies that cannot be sent twice (we retry whole parts) */
   streamingS3: S3Client;
@@ -48,6 +50,7 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     credentials: options.credentials ?? (options.profile ? fromIni({ profile: options.profile }) : undefined),
   };
   const glacier = new GlacierClient(common);
+  const glacierSingleAttempt = new GlacierClient({ ...common, maxAttempts: 1 });
   // Path-style addressing: a custom endpoint (the simulator) has no per-bucket DNS names.
   const s3Options = { ...common, forcePathStyle: options.endpoint !== undefined };
   const s3 = new S3Client(s3Options);
@@ -56,12 +59,13 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const sqs = new SQSClient(common);
   return {
     glacier,
+    glacierSingleAttempt,
     s3,
     streamingS3,
     sns,
     sqs,
     destroy() {
-      for (const c of [glacier, s3, streamingS3, sns, sqs]) c.destroy();
+      for (const c of [glacier, glacierSingleAttempt, s3, streamingS3, sns, sqs]) c.destroy();
     },
   };
 }

@@ -15,7 +15,7 @@ export function registerCleanupCommand(program: Command): void {
       const config = state.config();
       const clients = createAwsClients({ region: config.region, profile: config.profile, endpoint: config.endpoint });
       try {
-        const aborted = await abortStaleUploads(clients.s3, state);
+        const aborted = await abortStaleUploads(clients.s3, state, { keepRetryable: false });
         const info = state.transferInfo();
         await closeChannel(clients.sns, clients.sqs, { topicArn: info.topicArn, queueUrl: info.queueUrl, subscriptionArn: info.subscriptionArn });
         state.setTransfer({ topic_arn: null, queue_url: null, queue_arn: null, subscription_arn: null });

@@ -122,9 +122,12 @@ export class TransferEngine {
     const summary = this.summary();
     if (summary.pending === 0) {
       this.emit({ type: 'phase', phase: 'cleanup' });
-      await abortStaleUploads(this.clients.s3, this.state);
-      await closeChannel(this.clients.sns, this.clients.sqs, channel);
-      this.state.setTransfer({ finished_at: Date.now() });
+      await abortStaleUploads(this.clients.s3, this.state, { keepRetryable: true });
+      // The topic and queue stay while a `resume` may still need them (AWS refuses to recreate a queue for 60 s).
+      if (!this.state.anyRetryableFailure()) {
+        await closeChannel(this.clients.sns, this.clients.sqs, channel);
+        this.state.setTransfer({ finished_at: Date.now() });
+      }
     }
     this.emit({ type: 'phase', phase: 'done' });
     return summary;
@@ -187,19 +190,21 @@ export class TransferEngine {
     this.state.transaction(() => {
       for (const n of notices) {
         if (n.Action === 'InventoryRetrieval') this.inventoryNotices.add(n.JobId);
-        else this.onJobState(n.JobId, n.StatusCode, 'notification', n.StatusMessage ?? undefined);
+        else this.onJobState(n.JobId, n.StatusCode, 'notification', n.StatusMessage ?? undefined, n.CompletionDate ?? undefined);
       }
     });
     this.wake();
   }
 
   /** Applies what Glacier says of a job: ready, failed, or (absent from ListJobs) gone. */
-  private onJobState(jobId: string, status: string | undefined, via: 'notification' | 'poll', message?: string): void {
+  private onJobState(jobId: string, status: string | undefined, via: 'notification' | 'poll', message?: string, completionDate?: string): void {
     const archive = this.state.archiveByJob(jobId);
     if (!archive || archive.status !== 'requested') return; // not ours, or a duplicate notice
     if (status === 'Succeeded') {
-      this.state.updateArchive(archive.archive_id, { status: 'staged', job_ready_at: Date.now() });
-      this.readyAt.set(archive.archive_id, Date.now());
+      // The 24 h window runs from Glacier's completion, which a late notice or a poll may learn of hours later.
+      const readyAt = Math.min(Date.now(), Date.parse(completionDate ?? '') || Date.now());
+      this.state.updateArchive(archive.archive_id, { status: 'staged', job_ready_at: readyAt });
+      this.readyAt.set(archive.archive_id, readyAt);
       this.emit({ type: 'job-ready', archiveId: archive.archive_id, jobId, via });
     } else if (status === 'Failed') {
       this.requestAgain(archive, `retrieval job ${jobId} failed: ${message ?? 'no reason given'}`);
@@ -253,7 +258,7 @@ export class TransferEngine {
         if (!job) {
           this.requestAgain(archive, `retrieval job ${archive.job_id} is no longer known to Glacier (output window passed)`);
         } else if (archive.status === 'requested') {
-          this.onJobState(job.JobId!, job.StatusCode, 'poll', job.StatusMessage);
+          this.onJobState(job.JobId!, job.StatusCode, 'poll', job.StatusMessage, job.CompletionDate);
         }
       }
     });
@@ -290,7 +295,8 @@ export class TransferEngine {
       this.state.updateArchive(archive.archive_id, { status: 'requesting' });
       try {
         const jobId = await initiateArchiveRetrieval(
-          this.clients.glacier,
+          // Not retried by the SDK: a second attempt after a lost answer would start (and bill) a second job.
+          this.clients.glacierSingleAttempt,
           { vault: this.config.vault, archiveId: archive.archive_id, tier: this.config.tier, topicArn, transferId: this.config.transferId },
           signal,
         );
@@ -300,8 +306,19 @@ export class TransferEngine {
         inFlight.bytes += archive.size;
         this.initiatePauseMs = 0;
       } catch (e) {
-        this.state.updateArchive(archive.archive_id, { status: 'planned' });
+        // A refusal (throttling, retrieval policy, unknown archive) started no job. Any other failure (5xx, a
+        // dropped connection, Ctrl-C) may have started one: the archive stays `requesting` until the job list
+        // says, so that no retrieval is paid for twice.
+        const refused = isThrottling(e) || isNotFound(e);
+        if (refused) this.state.updateArchive(archive.archive_id, { status: 'planned' });
+        if ((e as Error).name === 'PolicyEnforcedException' && archive.attempts + 1 >= this.options.maxArchiveAttempts * 2) {
+          // A policy that never allows this archive (larger than its hourly budget) must not block the others.
+          this.fail(archive, `the vault's data retrieval policy keeps refusing this retrieval: ${describeError(e)}`, true);
+          continue;
+        }
+        if ((e as Error).name === 'PolicyEnforcedException') this.state.updateArchive(archive.archive_id, { attempts: archive.attempts + 1 });
         if (signal.aborted) return;
+        if (!refused && isRetryable(e)) this.nextPollAt = Math.min(this.nextPollAt, Date.now() + 30_000);
         if (isThrottling(e) || isRetryable(e)) {
           this.initiatePauseMs = Math.min(300_000, Math.max(1000, this.initiatePauseMs * 2));
           this.initiatePauseUntil = Date.now() + this.initiatePauseMs;

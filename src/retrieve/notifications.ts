@@ -25,6 +25,7 @@ export interface JobNotice {
   ArchiveId?: string | null;
   StatusCode?: 'InProgress' | 'Succeeded' | 'Failed';
   StatusMessage?: string | null;
+  CompletionDate?: string | null;
   Completed?: boolean;
 }
 

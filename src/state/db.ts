@@ -347,6 +347,10 @@ export class TransferState {
       .run().changes;
   }
 
+  anyRetryableFailure(): boolean {
+    return this.stmt("SELECT 1 FROM archives WHERE status = 'failed' AND retryable = 1 LIMIT 1").get() !== undefined;
+  }
+
   partCount(archiveId: string): number {
     return (this.stmt('SELECT COUNT(*) AS n FROM parts WHERE archive_id = ?').get(archiveId) as { n: number }).n;
   }

@@ -3,10 +3,11 @@ import type { TransferState } from '../state/db.js';
 
 /**
  * Aborts multipart uploads under the transfer's keys that no unfinished archive is using: orphans of crashes
- * between CreateMultipartUpload and its record, of restarts, and of failed archives. Uploads under keys the
+ * between CreateMultipartUpload and its record, of restarts, and of failed archives (but for transient failures
+ * when `keepRetryable`). Uploads under keys the
  * transfer did not plan are never touched. Returns how many were aborted.
  */
-export async function abortStaleUploads(s3: S3Client, state: TransferState): Promise<number> {
+export async function abortStaleUploads(s3: S3Client, state: TransferState, options: { keepRetryable: boolean }): Promise<number> {
   const { bucket, prefix, expectedBucketOwner } = state.config();
   let aborted = 0;
   let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
@@ -15,7 +16,9 @@ export async function abortStaleUploads(s3: S3Client, state: TransferState): Pro
     for (const upload of page.Uploads ?? []) {
       const archive = state.archiveByKey(upload.Key!);
       if (!archive) continue;
-      const inUse = archive.upload_id === upload.UploadId && archive.status !== 'verified' && archive.status !== 'failed';
+      // An archive that failed for a transient reason keeps its upload (and parts) for the next `resume`.
+      const finished = archive.status === 'verified' || (archive.status === 'failed' && !(options.keepRetryable && archive.retryable));
+      const inUse = archive.upload_id === upload.UploadId && !finished;
       if (inUse) continue;
       await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId!, ExpectedBucketOwner: expectedBucketOwner }));
       // A failed archive retried later starts a new upload: its parts went with this one.
