@@ -10,6 +10,7 @@ export interface Vectors {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+// The shared copy beside the checkout wins; the one in the repository keeps a lone clone testable.
 const candidates = [join(here, '../../../shared/vectors/hashes.json'), join(here, '../vectors/hashes.json')];
 
 export function loadVectors(): Vectors {
