@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { hasAwsCli, hasBoto3, reportMissing } from '../helpers/external.js';
 import { mkdtemp, readdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -104,10 +105,7 @@ function rawRequest(
   });
 }
 
-const hasAws = spawnSync('aws', ['--version']).status === 0;
-const hasBoto3 = spawnSync('python3', ['-c', 'import boto3']).status === 0;
-if (!hasAws) console.log('skipping the AWS CLI test: `aws` is not on PATH');
-if (!hasBoto3) console.log('skipping the boto3 test: `python3 -c "import boto3"` fails');
+reportMissing();
 
 /** Environment for the AWS CLI and boto3: test credentials, no user configuration. */
 const cliEnv = {
@@ -701,7 +699,7 @@ describe('simulated S3', () => {
   });
 
   describe('real clients', () => {
-    it.skipIf(!hasAws)('works with the AWS CLI: create-bucket, multipart cp, head-object with checksums', async () => {
+    it.skipIf(!hasAwsCli)('works with the AWS CLI: create-bucket, multipart cp, head-object with checksums', async () => {
       const dir = await mkdtemp(join(tmpdir(), 's3-cli-'));
       try {
         const file = join(dir, 'big.bin');

@@ -1,4 +1,5 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { hasAwsCli, hasBoto3, reportMissing } from '../helpers/external.js';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -526,12 +527,10 @@ const CLI_ENV = {
   AWS_MAX_ATTEMPTS: '1',
 };
 
-const awsCliMissing = spawnSync('aws', ['--version'], { env: CLI_ENV }).status === 0 ? undefined : '`aws` is not on PATH';
-const boto3Missing = spawnSync('python3', ['-c', 'import boto3'], { env: CLI_ENV }).status === 0 ? undefined : 'python3 with boto3 is not available';
-for (const reason of [awsCliMissing, boto3Missing]) if (reason) console.log(`skipping a real-client test: ${reason}`);
+reportMissing();
 
 describe('real clients', () => {
-  it.skipIf(awsCliMissing)('works with the AWS CLI: create-topic, create-queue, subscribe, publish, receive-message', async () => {
+  it.skipIf(!hasAwsCli)('works with the AWS CLI: create-topic, create-queue, subscribe, publish, receive-message', async () => {
     const aws = async (...args: string[]) => {
       const { stdout } = await run('aws', ['--endpoint-url', h.sim.url, '--output', 'json', ...args], { env: CLI_ENV });
       return stdout.trim() === '' ? {} : JSON.parse(stdout);
@@ -555,7 +554,7 @@ describe('real clients', () => {
     expect(Messages[0].Attributes.ApproximateReceiveCount).toBe('1');
   });
 
-  it.skipIf(boto3Missing)('works with boto3', async () => {
+  it.skipIf(!hasBoto3)('works with boto3', async () => {
     const script = `
 import boto3, json, sys
 kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1')
