@@ -98,8 +98,13 @@ export class TransferEngine {
     // A user's inventory file is read before anything is created, so that a bad one costs nothing.
     if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(undefined, signal);
     this.emit({ type: 'phase', phase: 'notifications' });
-    const channel = await openChannel(this.clients.sns, this.clients.sqs, this.config.transferId);
-    this.state.setTransfer({ topic_arn: channel.topicArn, queue_url: channel.queueUrl, queue_arn: channel.queueArn, subscription_arn: channel.subscriptionArn });
+    const channel = await openChannel(this.clients.sns, this.clients.sqs, this.config.transferId, (created) => {
+      this.state.setTransfer({
+        ...(created.topicArn && { topic_arn: created.topicArn }),
+        ...(created.queueUrl && { queue_url: created.queueUrl, queue_arn: created.queueArn ?? null }),
+      });
+    });
+    this.state.setTransfer({ subscription_arn: channel.subscriptionArn });
     const stopReceiving = new AbortController();
     const receiving = this.receiveLoop(channel.queueUrl, AbortSignal.any([signal, stopReceiving.signal]));
     try {

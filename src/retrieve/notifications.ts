@@ -40,14 +40,22 @@ export function channelName(transferId: string): string {
  * accepts messages only from this topic (`aws:SourceArn`), with raw delivery so each message is the job
  * document itself.
  */
-export async function openChannel(sns: SNSClient, sqs: SQSClient, transferId: string): Promise<NotificationChannel> {
+export async function openChannel(
+  sns: SNSClient,
+  sqs: SQSClient,
+  transferId: string,
+  /** Told of each resource as soon as it exists, so that a failure halfway leaves nothing unrecorded */
+  record: (created: Partial<NotificationChannel>) => void,
+): Promise<NotificationChannel> {
   const name = channelName(transferId);
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name, Tags: [RESOURCE_TAG] }));
+  record({ topicArn: TopicArn! });
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: '1209600' }, tags: { [RESOURCE_TAG.Key]: RESOURCE_TAG.Value } }),
   );
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   const queueArn = attrs.Attributes!.QueueArn!;
+  record({ queueUrl: QueueUrl!, queueArn });
   const policy = {
     Version: '2012-10-17',
     Statement: [

@@ -158,6 +158,20 @@ describe('bad input and misuse', () => {
     expect(audit.openUploads).toBe(0);
   });
 
+  it('records its topic and queue as soon as they exist, so cleanup removes them after a failure halfway', async () => {
+    const state = w.path('halfway.db');
+    w.harness.sim.world.faults.configure('sqs.SetQueueAttributes:auth=1');
+    const run = await runCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--prefix', 'halfway/'] }));
+    w.harness.sim.world.faults.configure('');
+    expect(run.code, describeRun(run)).toBe(1);
+    expect(existsSync(state)).toBe(true);
+    const cleanup = await runCli(['cleanup', '--state', state]);
+    expect(cleanup.code, describeRun(cleanup)).toBe(0);
+    const audit = await w.audit({ statePath: state, vault: 'vault', bucket: 'bucket', prefix: 'halfway/' });
+    expect(audit.leftoverTopics).toEqual([]);
+    expect(audit.leftoverQueues).toEqual([]);
+  });
+
   it('is not blocked by the lock file of a transfer that was killed: the lock died with it', async () => {
     const state = w.path('dead-owner.db');
     const run = spawnCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--prefix', 'dead-owner/'] }));
