@@ -40,12 +40,13 @@ function nameOf(e: unknown): string {
   return err?.name ?? err?.code ?? '';
 }
 
-function statusOf(e: unknown): number | undefined {
+/** The HTTP status of an AWS error, when it got that far. */
+export function httpStatusOf(e: unknown): number | undefined {
   return (e as AwsLikeError)?.$metadata?.httpStatusCode;
 }
 
 export function isThrottling(e: unknown): boolean {
-  return THROTTLING.has(nameOf(e)) || statusOf(e) === 429;
+  return THROTTLING.has(nameOf(e)) || httpStatusOf(e) === 429;
 }
 
 /** The state file cannot be written (disk full, I/O error, read-only): nothing can go on safely. */
@@ -59,7 +60,7 @@ export function isCredentialsError(e: unknown): boolean {
 }
 
 export function isNotFound(e: unknown): boolean {
-  return ['ResourceNotFoundException', 'NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchBucket'].includes(nameOf(e)) || statusOf(e) === 404;
+  return ['ResourceNotFoundException', 'NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchBucket'].includes(nameOf(e)) || httpStatusOf(e) === 404;
 }
 
 /** Transient: worth another try after a pause (throttling, 5xx, dropped connections, bad bytes in transit). */
@@ -69,7 +70,7 @@ export function isRetryable(e: unknown): boolean {
   const name = nameOf(e);
   if (NETWORK.has(name) || NETWORK.has((e as AwsLikeError)?.code ?? '')) return true;
   if (['BadDigest', 'InternalError', 'ServiceUnavailable', 'ServiceUnavailableException', 'XAmzContentSHA256Mismatch', 'IncompleteBody'].includes(name)) return true;
-  const status = statusOf(e);
+  const status = httpStatusOf(e);
   if (status !== undefined && status >= 500) return true;
   // Errors without an HTTP status are raised below the SDK: sockets, streams, aborted bodies.
   return status === undefined && !(e instanceof ConfigError) && !isCredentialsError(e) && /socket|stream|aborted|premature|ECONN|EPIPE|network|terminated/i.test((e as Error)?.message ?? '');

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.js';
-import { ArchiveFailure, ConfigError, describeError, isStateStorageError, isCredentialsError, isNotFound, isRetryable, isThrottling } from '../aws/errors.js';
+import { ArchiveFailure, ConfigError, describeError, httpStatusOf, isStateStorageError, isCredentialsError, isNotFound, isRetryable, isThrottling } from '../aws/errors.js';
 import { fetchInventory, loadInventory, openInventoryFile } from '../inventory/acquire.js';
 import { InventoryFormatError } from '../inventory/index.js';
 import { planArchives } from '../plan/plan.js';
 import { initiateArchiveRetrieval, jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
-import type { ArchiveRow, ArchiveStatus, TransferState } from '../state/db.js';
+import { totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
 import { copyArchive, JobExpiredError, UploadLostError, type ArchiveCopyContext } from '../transfer/archive-copy.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
 import type { EngineEvent, EventSink } from './events.js';
@@ -400,7 +400,7 @@ export class TransferEngine {
         this.fail(current, e.message);
       } else if (isStateStorageError(e)) {
         this.fatal = e as Error;
-      } else if (isCredentialsError(e) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
+      } else if (isCredentialsError(e) || httpStatusOf(e) === 403) {
         this.fatal = asFatal(e, `copying archive ${archive.archive_id} to ${archive.key}`);
       } else {
         // Outages pass: back off for longer each time (up to 5 minutes), and count from scratch whenever the
@@ -453,10 +453,10 @@ export class TransferEngine {
   }
 }
 
-export function summarize(state: TransferState): TransferSummary {
-  const counts = state.counts();
-  const all = Object.values(counts).reduce((a, c) => ({ archives: a.archives + c.archives, bytes: a.bytes + c.bytes }), { archives: 0, bytes: 0 });
+export function summarize(state: TransferState, counts = state.counts()): TransferSummary {
+  const all = totalOf(counts);
   const pending = all.archives - counts.verified.archives - counts.failed.archives;
+  const badRows = state.badRows().length;
   return {
     archives: all.archives,
     bytes: all.bytes,
@@ -464,8 +464,8 @@ export function summarize(state: TransferState): TransferSummary {
     failed: state.failures().map((f) => ({ archiveId: f.archive_id, key: f.key, reason: f.error ?? 'unknown' })),
     failedCount: counts.failed.archives,
     pending,
-    badRows: state.badRows().length,
-    done: pending === 0 && counts.failed.archives === 0 && state.badRows().length === 0,
+    badRows,
+    done: pending === 0 && counts.failed.archives === 0 && badRows === 0,
   };
 }
 

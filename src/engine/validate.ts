@@ -1,7 +1,7 @@
 import { DescribeVaultCommand } from '@aws-sdk/client-glacier';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients.js';
-import { ConfigError, describeError, isCredentialsError, isNotFound } from '../aws/errors.js';
+import { ConfigError, describeError, httpStatusOf, isCredentialsError, isNotFound } from '../aws/errors.js';
 import type { TransferConfig } from '../state/db.js';
 
 /** Stops the whole run (not one archive): bad credentials, access denied. `resume` continues after a fix. */
@@ -28,7 +28,7 @@ export async function validateTransfer(clients: AwsClients, config: Pick<Transfe
   try {
     await clients.s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedBucketOwner }));
   } catch (e) {
-    const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = httpStatusOf(e);
     if (status === 301) throw new ConfigError(`bucket "${bucket}" is in another region than ${region}; pass --region`);
     if (isNotFound(e)) throw new ConfigError(`bucket "${bucket}" does not exist`);
     if (status === 403) {

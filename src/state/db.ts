@@ -135,6 +135,17 @@ INSERT OR IGNORE INTO progress (id) VALUES (1);
 
 export class StateError extends Error {}
 
+/** Archives and bytes over every status of `counts()`. */
+export function totalOf(counts: Record<ArchiveStatus, { archives: number; bytes: number }>): { archives: number; bytes: number } {
+  let archives = 0;
+  let bytes = 0;
+  for (const c of Object.values(counts)) {
+    archives += c.archives;
+    bytes += c.bytes;
+  }
+  return { archives, bytes };
+}
+
 /**
  * The transfer's state: one SQLite file (WAL) per transfer, the source of truth for `resume` and `status`.
  * Created with mode 0600: it names the account's resources.
@@ -378,6 +389,14 @@ export class TransferState {
   progress(): { bytesCopied: number; copyMs: number } {
     const row = this.stmt('SELECT bytes_copied, copy_ms FROM progress WHERE id = 1').get() as { bytes_copied: number; copy_ms: number };
     return { bytesCopied: row.bytes_copied, copyMs: row.copy_ms };
+  }
+
+  /** The archive's multipart upload is gone (aborted, vanished): its recorded parts go with it. */
+  forgetUpload(archiveId: string): void {
+    this.transaction(() => {
+      this.deleteParts(archiveId);
+      this.updateArchive(archiveId, { upload_id: null });
+    });
   }
 
   deleteParts(archiveId: string): void {

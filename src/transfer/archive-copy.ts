@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { GlacierClient } from '@aws-sdk/client-glacier';
 import type { LimitFunction } from 'p-limit';
-import { ArchiveFailure, describeError, isNotFound } from '../aws/errors.js';
+import { ArchiveFailure, describeError, httpStatusOf, isNotFound } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
 import type { EventSink } from '../engine/events.js';
 import { partRanges } from '../plan/chunks.js';
@@ -124,7 +124,7 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
       try {
         return await fn();
       } catch (e) {
-        if (isNotFound(e) && (e as { name?: string }).name === 'ResourceNotFoundException') {
+        if ((e as { name?: string }).name === 'ResourceNotFoundException') {
           throw new JobExpiredError(archive.archive_id, archive.job_id ?? '');
         }
         throw e;
@@ -214,20 +214,12 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, sourc
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     const reason = stop.signal.reason ?? failure.reason;
-    if (isNotFound(reason) && (reason as { name?: string }).name === 'NoSuchUpload') {
-      restartUpload(ctx, archive);
+    if ((reason as { name?: string }).name === 'NoSuchUpload') {
+      ctx.state.forgetUpload(archive.archive_id);
     }
     throw reason;
   }
   await completeUpload(ctx, archive, uploadId);
-}
-
-/** The upload vanished (aborted outside, or completed before a crash): adopt the object or start over. */
-function restartUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): void {
-  ctx.state.transaction(() => {
-    ctx.state.deleteParts(archive.archive_id);
-    ctx.state.updateArchive(archive.archive_id, { upload_id: null });
-  });
 }
 
 async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uploadId: string): Promise<void> {
@@ -237,10 +229,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
     await ctx.s3
       .send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: archive.key!, UploadId: uploadId, ExpectedBucketOwner: ctx.expectedBucketOwner }))
       .catch(() => undefined); // cleanup aborts it later if this fails
-    ctx.state.transaction(() => {
-      ctx.state.deleteParts(archive.archive_id);
-      ctx.state.updateArchive(archive.archive_id, { upload_id: null });
-    });
+    ctx.state.forgetUpload(archive.archive_id);
     throw treeHashFailure(archive, treeHash);
   }
   const composite = compositeSha256(parts.map((p) => p.checksum_sha256));
@@ -267,7 +256,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
       if (isPreconditionFailed(e)) throw keyTaken(archive);
       if ((e as { name?: string }).name === 'NoSuchUpload') {
         // Aborted meanwhile (a lifecycle rule, a cleanup) and not completed: its parts are gone with it.
-        restartUpload(ctx, archive);
+        ctx.state.forgetUpload(archive.archive_id);
         throw new UploadLostError(archive.archive_id, uploadId);
       }
       throw e;
@@ -277,7 +266,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
 }
 
 function isPreconditionFailed(e: unknown): boolean {
-  return (e as { name?: string }).name === 'PreconditionFailed' || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412;
+  return (e as { name?: string }).name === 'PreconditionFailed' || httpStatusOf(e) === 412;
 }
 
 /** Objects are written only where no object is (If-None-Match): a key already taken by something else stays as it is. */

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { EngineEvent, EventSink } from '../engine/events.js';
-import type { TransferState } from '../state/db.js';
+import { totalOf, type TransferState } from '../state/db.js';
 import { formatBytes } from './format.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
@@ -76,7 +76,7 @@ export function createProgressReporter(mode: ProgressMode, state: TransferState,
   const refresh = () => {
     const started = Date.now();
     const counts = state.counts();
-    const total = Object.values(counts).reduce((a, c) => ({ archives: a.archives + c.archives, bytes: a.bytes + c.bytes }), { archives: 0, bytes: 0 });
+    const total = totalOf(counts);
     archivesBar.setTotal(Math.max(1, total.archives));
     archivesBar.update(counts.verified.archives, { unit: `(${counts.requested.archives + counts.requesting.archives} requested, ${counts.staged.archives} ready, ${counts.failed.archives} failed)` });
     bytesBar.setTotal(Math.max(1, total.bytes));

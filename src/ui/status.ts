@@ -24,7 +24,7 @@ export function statusReport(state: TransferState): StatusReport {
   const config = state.config();
   const counts = state.counts();
   const info = state.transferInfo();
-  const summary = summarize(state);
+  const summary = summarize(state, counts);
   const progress = state.progress();
   const partsInProgress = state.db
     .prepare(
