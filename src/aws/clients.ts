@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { fromIni } from '@aws-sdk/credential-providers';
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { AwsCredentialIdentity, FinalizeRequestMiddleware, MiddlewareStack } from '@aws-sdk/types';
 import { VERSION } from '../version.js';
 
 export interface AwsClientOptions {
@@ -16,6 +16,10 @@ export interface AwsClientOptions {
   credentials?: AwsCredentialIdentity;
   /** Default `glacier-copy/VERSION`; tests name their own clients differently */
   userAgent?: string;
+  /** Connections per service kept open at once (default 50, the SDK's): at least the requests in flight */
+  maxSockets?: number;
+  /** Told of every request sent (each attempt of each call), e.g. to count billed requests */
+  onRequest?: (service: 'glacier' | 's3' | 'sns' | 'sqs', operation: string) => void;
 }
 
 export interface AwsClients {
@@ -46,7 +50,12 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
     logger: QUIET_LOGGER,
     // A connection that stops moving (a stalled download, an upload nobody reads) fails after two idle minutes
     // and is retried, instead of holding a worker forever. Long polls (20 s) stay well inside it.
-    requestHandler: { connectionTimeout: 30_000, socketTimeout: 120_000 },
+    requestHandler: {
+      connectionTimeout: 30_000,
+      socketTimeout: 120_000,
+      httpAgent: { maxSockets: options.maxSockets ?? 50 },
+      httpsAgent: { maxSockets: options.maxSockets ?? 50 },
+    },
     credentials: options.credentials ?? (options.profile ? fromIni({ profile: options.profile }) : undefined),
   };
   const glacier = new GlacierClient(common);
@@ -57,6 +66,18 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const streamingS3 = new S3Client({ ...s3Options, maxAttempts: 1 });
   const sns = new SNSClient(common);
   const sqs = new SQSClient(common);
+  if (options.onRequest) {
+    const onRequest = options.onRequest;
+    const services = [['glacier', glacier], ['glacier', glacierSingleAttempt], ['s3', s3], ['s3', streamingS3], ['sns', sns], ['sqs', sqs]] as const;
+    for (const [service, client] of services) {
+      // At the end of the finalize step, inside the SDK's retry loop: each attempt is counted.
+      const count: FinalizeRequestMiddleware<object, object> = (next, context) => (args) => {
+        onRequest(service, String(context.commandName ?? 'unknown').replace(/Command$/, ''));
+        return next(args);
+      };
+      (client.middlewareStack as MiddlewareStack<object, object>).add(count, { step: 'finalizeRequest', priority: 'low', name: 'glacierCopyRequestCounter' });
+    }
+  }
   return {
     glacier,
     glacierSingleAttempt,

@@ -63,7 +63,7 @@ export function registerDemoCommand(program: Command): void {
           tier: 'Bulk',
           region: 'us-east-1',
           endpoint: sim.url,
-          chunkSize: 8 * MIB,
+          partSize: 8 * MIB,
         });
         const code = await runTransfer(state, {
           engine: { concurrency: opts.concurrency, pollIntervalMs: 5000, outputWindowMs: (24 * 3600_000) / TIME_SCALE, receiveWaitSeconds: 1 },

@@ -1,14 +1,17 @@
 import { Option, type Command } from 'commander';
 import type { EngineOptions } from '../engine/transfer.js';
+import { DEFAULT_PRIOR } from '../retrieve/pacing.js';
 import type { ProgressMode } from '../ui/progress.js';
 import { parseByteSize, parseDuration, parsePositiveInt } from './usage.js';
 
 export interface EngineCliOptions {
   concurrency?: number;
+  archiveConcurrency?: number;
   pollInterval?: number;
   maxStaged?: number;
   maxJobs?: number;
   outputWindow?: number;
+  expectedThroughput?: number;
   json?: boolean;
   quiet?: boolean;
   progress?: boolean;
@@ -17,10 +20,12 @@ export interface EngineCliOptions {
 /** Tuning options that `start` and `resume` share. */
 export function addEngineOptions(command: Command): Command {
   return command
-    .option('--concurrency <n>', 'parts copied at once (default 8)', parsePositiveInt('--concurrency'))
+    .option('--concurrency <n>', 'streams (parts, or archives written with one PutObject) copied at once (default 8)', parsePositiveInt('--concurrency'))
+    .option('--archive-concurrency <n>', 'archives copied at once, to hide round trips of small ones (default 64)', parsePositiveInt('--archive-concurrency'))
     .option('--poll-interval <duration>', 'how often to ask Glacier about jobs if notifications are late (default 15m)', parseDuration)
-    .option('--max-staged <size>', 'most bytes requested from Glacier and not yet copied (default 1TiB)', parseByteSize)
-    .option('--max-jobs <n>', 'most retrieval jobs in flight (default 1000)', parsePositiveInt('--max-jobs'))
+    .option('--max-staged <size>', 'most bytes requested from Glacier and not yet copied (default: what the copy can take in the download window)', parseByteSize)
+    .option('--max-jobs <n>', 'most retrieval jobs in flight (default: what the copy can take in the download window)', parsePositiveInt('--max-jobs'))
+    .option('--expected-throughput <size>', 'bytes per second the copy is assumed to reach until it is measured: how much the first retrievals may hold (default 10MiB)', parseByteSize)
     .addOption(new Option('--output-window <duration>', 'how long job output stays downloadable (AWS: 24h)').argParser(parseDuration).hideHelp())
     .option('--json', 'print events as JSON lines on stdout')
     .option('--quiet', 'print only the summary')
@@ -30,10 +35,12 @@ export function addEngineOptions(command: Command): Command {
 export function engineOptionsFrom(o: EngineCliOptions): Partial<EngineOptions> {
   const out: Partial<EngineOptions> = {};
   if (o.concurrency !== undefined) out.concurrency = o.concurrency;
+  if (o.archiveConcurrency !== undefined) out.archiveConcurrency = o.archiveConcurrency;
   if (o.pollInterval !== undefined) out.pollIntervalMs = o.pollInterval;
   if (o.maxStaged !== undefined) out.maxStagedBytes = o.maxStaged;
   if (o.maxJobs !== undefined) out.maxJobsInFlight = o.maxJobs;
   if (o.outputWindow !== undefined) out.outputWindowMs = o.outputWindow;
+  if (o.expectedThroughput !== undefined) out.copyPrior = { ...DEFAULT_PRIOR, msPerMiB: (1000 * 1024 * 1024) / o.expectedThroughput };
   return out;
 }
 

@@ -1,9 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { createAwsClients } from '../aws/clients.js';
 import { ConfigError } from '../aws/errors.js';
-import { TransferEngine, type EngineOptions, type TransferSummary } from '../engine/transfer.js';
+import { DEFAULT_ENGINE_OPTIONS, TransferEngine, type EngineOptions, type TransferSummary } from '../engine/transfer.js';
+import { Accounting } from '../state/accounting.js';
 import type { TransferState } from '../state/db.js';
 import { formatBytes } from '../ui/format.js';
+import { renderRequests } from '../ui/status.js';
 import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -19,6 +21,7 @@ export function renderSummary(s: TransferSummary): string {
     ...s.failed.map((f) => `  ${f.key ?? f.archiveId}: ${f.reason}`),
     s.badRows > 0 ? `${s.badRows} inventory rows could not be read; those archives were not copied (see \`glacier-copy status\`)` : '',
     s.pending > 0 ? `${s.pending} archives still in progress: run \`glacier-copy resume\` to continue` : '',
+    `requests: ${renderRequests(s.requests, s.verified.archives)}`,
   ];
   return lines.filter(Boolean).join('\n');
 }
@@ -29,7 +32,16 @@ export function renderSummary(s: TransferSummary): string {
  */
 export async function runTransfer(state: TransferState, options: RunOptions): Promise<number> {
   const config = state.config();
-  const clients = createAwsClients({ region: config.region, profile: config.profile, endpoint: config.endpoint });
+  const accounting = new Accounting();
+  const engineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...options.engine };
+  const clients = createAwsClients({
+    region: config.region,
+    profile: config.profile,
+    endpoint: config.endpoint,
+    // Every archive and stream in flight holds a connection, with room for job listings and notifications.
+    maxSockets: engineOptions.archiveConcurrency + engineOptions.concurrency + engineOptions.receivers + 8,
+    onRequest: (service, operation) => accounting.request(service, operation),
+  });
   const reporter = createProgressReporter(options.progress, state);
   const controller = new AbortController();
   // Every part in flight listens for Ctrl-C on this one signal.
@@ -44,7 +56,7 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const engine = new TransferEngine(state, clients, options.engine, reporter.sink);
+    const engine = new TransferEngine(state, clients, engineOptions, reporter.sink, accounting);
     const summary = await engine.run(controller.signal);
     reporter.stop();
     if (controller.signal.aborted) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isValidChunkSize } from '../plan/chunks.js';
+import { DEFAULT_PART_SIZE, isValidPartSize } from '../plan/chunks.js';
 import { TransferState } from '../state/db.js';
 import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
 import { runTransfer } from './run-transfer.js';
@@ -19,7 +19,7 @@ interface StartOptions extends EngineCliOptions {
   tier: string;
   inventory?: string;
   namingOverrides?: string;
-  chunkSize: number;
+  partSize: number;
   region?: string;
   profile?: string;
   endpointUrl?: string;
@@ -46,7 +46,7 @@ export function registerStartCommand(program: Command): void {
     .option('--tier <tier>', 'Glacier retrieval tier (Bulk, Standard, Expedited)', 'Bulk')
     .option('--inventory <file>', 'use this inventory (JSON or CSV, as Glacier writes it) instead of requesting one')
     .option('--naming-overrides <file>', 'CSV of archive_id,key pairs that override the names decoded from descriptions')
-    .option('--chunk-size <size>', 'download range size: a power-of-two MiB from 8MiB to 4GiB', parseByteSize, 8 * 1024 * 1024)
+    .option('--part-size <size>', 'S3 part size, a power-of-two MiB from 8MiB to 4GiB; archives up to it are written with one PutObject (default 512MiB)', parseByteSize, DEFAULT_PART_SIZE)
     .option('--region <region>', 'AWS region of the vault and the bucket')
     .option('--profile <name>', 'AWS profile for credentials')
     .option('--endpoint-url <url>', 'one endpoint for all services (e.g. the simulator); AWS_ENDPOINT_URL also works')
@@ -57,7 +57,7 @@ export function registerStartCommand(program: Command): void {
   addEngineOptions(command).action(async (opts: StartOptions) => {
     const storageClass = checkChoice('storage class', opts.storageClass, STORAGE_CLASSES);
     const tier = checkChoice('tier', opts.tier, TIERS);
-    if (!isValidChunkSize(opts.chunkSize)) throw new UsageError(`invalid --chunk-size: a power-of-two MiB from 8MiB to 4GiB`);
+    if (!isValidPartSize(opts.partSize)) throw new UsageError(`invalid --part-size: a power-of-two MiB from 8MiB to 4GiB`);
     for (const [flag, file] of [['--inventory', opts.inventory], ['--naming-overrides', opts.namingOverrides]] as const) {
       if (file !== undefined && !existsSync(file)) throw new UsageError(`${flag} file not found: ${file}`);
     }
@@ -77,7 +77,7 @@ export function registerStartCommand(program: Command): void {
       region: opts.region,
       endpoint: opts.endpointUrl,
       profile: opts.profile,
-      chunkSize: opts.chunkSize,
+      partSize: opts.partSize,
       expectedBucketOwner: opts.expectedBucketOwner,
       sse,
       sseKmsKeyId: opts.sseKmsKeyId,

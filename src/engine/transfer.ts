@@ -1,31 +1,41 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { paginateListJobs, type GlacierJobDescription } from '@aws-sdk/client-glacier';
 import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.js';
-import { ArchiveFailure, ConfigError, describeError, httpStatusOf, isStateStorageError, isCredentialsError, isNotFound, isRetryable, isThrottling } from '../aws/errors.js';
+import { ArchiveFailure, ConfigError, describeError, httpStatusOf, isStateStorageError, isCredentialsError } from '../aws/errors.js';
+import type { EngineEvent, EventSink } from '../events.js';
 import { fetchInventory, loadInventory, openInventoryFile } from '../inventory/acquire.js';
 import { InventoryFormatError } from '../inventory/index.js';
-import { planArchives } from '../plan/plan.js';
-import { initiateArchiveRetrieval, jobDescription, listVaultJobs } from '../retrieve/jobs.js';
+import { createNamer, planArchives, type ArchiveNamer } from '../plan/plan.js';
+import { RetrievalInitiator, type InitiateOutcome } from '../retrieve/initiator.js';
+import { jobDescription } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
-import { totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
-import { copyArchive, JobExpiredError, UploadLostError, type ArchiveCopyContext } from '../transfer/archive-copy.js';
+import { CopyCostModel, DEFAULT_WINDOW_SHARE, RetrievalPacer, type CopyCostPrior } from '../retrieve/pacing.js';
+import { Accounting, requestFigures, type RequestFigures } from '../state/accounting.js';
+import { COUNTER, totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
+import { copyArchive, JobExpiredError, planOf, UploadLostError, type ArchiveCopyContext, type StreamSlot } from '../transfer/archive-copy.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
-import type { EngineEvent, EventSink } from './events.js';
 import { asFatal, validateTransfer } from './validate.js';
 
 /** Archives not yet verified or failed */
 const OPEN_STATUSES: ArchiveStatus[] = ['planned', 'requesting', 'requested', 'staged', 'completing'];
+/** Retrievals requested and not yet copied: what the pacing budget counts */
+const IN_FLIGHT_STATUSES: ArchiveStatus[] = ['requesting', 'requested', 'staged', 'completing'];
+/** A job may take this long to appear in ListJobs after InitiateJob answered (or failed to answer). */
+const MAX_LIST_LAG_MS = 60_000;
 
 export interface EngineOptions {
-  /** Parts (or small archives) copied at once */
+  /** Streams (parts, or archives written with one streamed PutObject) copied at once */
   concurrency: number;
+  /** Archives copied at once: many small archives in flight hide the round trips each one costs */
+  archiveConcurrency: number;
   /** How often to ask Glacier about jobs, in case notifications are lost */
   pollIntervalMs: number;
   /** How long Glacier keeps a job's output (24 h on AWS) */
   outputWindowMs: number;
-  /** Most bytes requested from Glacier and not yet copied */
+  /** The user's cap on bytes requested from Glacier and not yet copied (none by default: pacing decides) */
   maxStagedBytes: number;
-  /** Most retrieval jobs in flight */
+  /** The user's cap on retrieval jobs in flight (none by default) */
   maxJobsInFlight: number;
   /** Tries per part before the archive is put back for a later attempt */
   maxAttempts: number;
@@ -35,18 +45,24 @@ export interface EngineOptions {
   retryBaseMs: number;
   /** SQS long-poll wait */
   receiveWaitSeconds: number;
+  /** Long polls of the notification queue at once (each takes up to 10 messages) */
+  receivers: number;
+  /** Copy cost assumed before any is measured */
+  copyPrior?: CopyCostPrior;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   concurrency: 8,
+  archiveConcurrency: 64,
   pollIntervalMs: 15 * 60_000,
   outputWindowMs: 24 * 3600_000,
-  maxStagedBytes: 1024 ** 4,
-  maxJobsInFlight: 1000,
+  maxStagedBytes: Number.POSITIVE_INFINITY,
+  maxJobsInFlight: Number.POSITIVE_INFINITY,
   maxAttempts: 5,
   maxArchiveAttempts: 8,
   retryBaseMs: 5000,
   receiveWaitSeconds: 20,
+  receivers: 4,
 };
 
 export interface TransferSummary {
@@ -57,46 +73,78 @@ export interface TransferSummary {
   failedCount: number;
   pending: number;
   badRows: number;
+  requests: RequestFigures;
   done: boolean;
 }
 
 /**
  * Drives one transfer from its state to the end: validate, notifications, inventory, plan, then a loop that
- * requests retrievals within budget, learns of ready jobs (queue first, polling as fallback), copies ready
- * archives through one bounded pool, and renews jobs whose output window runs out. Every AWS side effect is
- * recorded in the state before and after, so the loop can be killed anywhere and resumed.
+ * keeps as many retrievals in flight as the copy can take inside Glacier's download window (pacing.ts),
+ * requests them through an adaptive pool (initiator.ts), learns of ready jobs (queue first, a background
+ * reconciliation with Glacier's job list as fallback), copies ready archives longest-ready first through
+ * bounded pools, and renews jobs whose output window runs out. Every AWS side effect is recorded in the state
+ * before and after, so the loop can be killed anywhere and resumed.
  */
 export class TransferEngine {
   private readonly options: EngineOptions;
   private readonly config;
-  private readonly limit;
-  private readonly active = new Map<string, Promise<void>>();
+  private readonly streamLimit;
+  private readonly model: CopyCostModel;
+  private readonly pacer: RetrievalPacer;
+  /** How long a job may be missing from ListJobs after it started: never longer than between two polls */
+  private readonly listLagMs: number;
+  /** Archives being copied that hold or wait for streams (all but the buffered ones) */
+  private streaming = 0;
+  private initiator?: RetrievalInitiator;
+  /** Archives being copied, by seq */
+  private readonly active = new Map<number, Promise<void>>();
+  /** Staged archives fetched for dispatch, longest ready first */
+  private readyQueue: ArchiveRow[] = [];
+  private readyDirty = true;
+  /** Planned archives fetched for requesting, in inventory order */
+  private candidates: ArchiveRow[] = [];
+  /** Archives whose InitiateJob is under way */
+  private readonly callsInFlight = new Set<number>();
+  /** Archives whose InitiateJob ended without a known outcome, and when */
+  private readonly unknownSince = new Map<number, number>();
+  /** Started jobs waiting to be recorded in one transaction */
+  private startedQueue: { archive: ArchiveRow; jobId: string }[] = [];
+  private reconciling?: Promise<void>;
+  /** When recent jobs were started, by seq: a job may be missing from a listing for a while, yet not be gone */
+  private readonly startedAt = new Map<number, number>();
   private wake: () => void = () => undefined;
   private nextPollAt = 0;
   private nextRenewalCheckAt = 0;
-  private initiatePauseUntil = 0;
-  private initiatePauseMs = 0;
+  private lastThrottleNotice = 0;
   private fatal?: Error;
-  /** Local time each job was seen ready: its output window is counted from here. */
-  private readonly readyAt = new Map<string, number>();
-  private retryAfter = new Map<string, number>();
+  private retryAfter = new Map<number, number>();
 
   constructor(
     private readonly state: TransferState,
     private readonly clients: AwsClients,
     options: Partial<EngineOptions>,
     private readonly emit: EventSink,
+    private readonly accounting = new Accounting(),
   ) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     this.config = state.config();
-    this.limit = pLimit(this.options.concurrency);
+    this.streamLimit = pLimit(this.options.concurrency);
+    this.listLagMs = Math.min(MAX_LIST_LAG_MS, this.options.pollIntervalMs);
+    this.model = CopyCostModel.fromJSON(state.transferInfo().copyModel, this.options.copyPrior);
+    this.pacer = new RetrievalPacer(this.model, {
+      outputWindowMs: this.options.outputWindowMs,
+      windowShare: DEFAULT_WINDOW_SHARE,
+      maxJobs: this.options.maxJobsInFlight,
+      maxBytes: this.options.maxStagedBytes,
+    });
   }
 
   async run(signal: AbortSignal): Promise<TransferSummary> {
     this.emit({ type: 'phase', phase: 'validate' });
     await validateTransfer(this.clients, this.config);
+    const namer = await createNamer(this.config);
     // A user's inventory file is read before anything is created, so that a bad one costs nothing.
-    if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(undefined, signal);
+    if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(namer, undefined, signal);
     this.emit({ type: 'phase', phase: 'notifications' });
     const channel = await openChannel(this.clients.sns, this.clients.sqs, this.config.transferId, (created) => {
       this.state.setTransfer({
@@ -106,23 +154,29 @@ export class TransferEngine {
     });
     this.state.setTransfer({ subscription_arn: channel.subscriptionArn });
     const stopReceiving = new AbortController();
-    const receiving = this.receiveLoop(channel.queueUrl, AbortSignal.any([signal, stopReceiving.signal]));
+    const receiveSignal = AbortSignal.any([signal, stopReceiving.signal]);
+    const receiving = Promise.all(Array.from({ length: this.options.receivers }, () => this.receiveLoop(channel.queueUrl, receiveSignal)));
     try {
-      if (!this.state.transferInfo().inventoryDone) await this.inventory(channel.topicArn, signal);
+      if (!this.state.transferInfo().inventoryDone) await this.inventory(namer, channel.topicArn, signal);
       if (!this.state.transferInfo().planned) {
         this.emit({ type: 'phase', phase: 'plan' });
-        const planned = await planArchives(this.state, this.config, this.emit);
+        const planned = planArchives(this.state, namer, this.emit);
         this.state.setTransfer({ planned: 1 });
         this.emit({ type: 'planned', ...planned });
       }
       this.emit({ type: 'phase', phase: 'copy' });
       this.state.retryTransientFailures();
-      await this.reconcileJobs();
-      await this.copyLoop(channel.topicArn, signal);
+      this.initiator = new RetrievalInitiator(this.clients.glacierSingleAttempt, {
+        vault: this.config.vault,
+        tier: this.config.tier,
+        topicArn: channel.topicArn,
+        transferId: this.config.transferId,
+      });
+      await this.copyLoop(signal);
     } finally {
       stopReceiving.abort();
       await receiving;
-      await Promise.allSettled(this.active.values());
+      await this.settle();
     }
     const summary = this.summary();
     if (summary.pending === 0) {
@@ -134,17 +188,18 @@ export class TransferEngine {
         this.state.setTransfer({ finished_at: Date.now() });
       }
     }
+    this.flushAccounting();
     this.emit({ type: 'phase', phase: 'done' });
-    return summary;
+    return this.summary();
   }
 
-  private async inventory(topicArn: string | undefined, signal: AbortSignal): Promise<void> {
+  private async inventory(namer: ArchiveNamer, topicArn: string | undefined, signal: AbortSignal): Promise<void> {
     this.emit({ type: 'phase', phase: 'inventory' });
     const { inventoryFile, vault, transferId } = this.config;
     if (inventoryFile) {
       this.state.clearInventory();
       try {
-        await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}` }, this.emit);
+        await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}`, keyOf: namer.keyOf }, this.emit);
       } catch (e) {
         if (e instanceof InventoryFormatError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new ConfigError(`--inventory ${inventoryFile}: ${(e as Error).message}`);
@@ -154,6 +209,7 @@ export class TransferEngine {
     } else {
       await fetchInventory({
         glacier: this.clients.glacier,
+        keyOf: namer.keyOf,
         vault,
         transferId,
         topicArn,
@@ -201,29 +257,32 @@ export class TransferEngine {
     this.wake();
   }
 
-  /** Applies what Glacier says of a job: ready, failed, or (absent from ListJobs) gone. */
+  /** Applies what Glacier says of a job: ready, or failed. */
   private onJobState(jobId: string, status: string | undefined, via: 'notification' | 'poll', message?: string, completionDate?: string): void {
     const archive = this.state.archiveByJob(jobId);
     if (!archive || archive.status !== 'requested') return; // not ours, or a duplicate notice
     if (status === 'Succeeded') {
       // The 24 h window runs from Glacier's completion, which a late notice or a poll may learn of hours later.
       const readyAt = Math.min(Date.now(), Date.parse(completionDate ?? '') || Date.now());
-      this.state.updateArchive(archive.archive_id, { status: 'staged', job_ready_at: readyAt });
-      this.readyAt.set(archive.archive_id, readyAt);
+      this.state.updateArchive(archive.seq, { status: 'staged', job_ready_at: readyAt });
+      this.readyDirty = true;
       this.emit({ type: 'job-ready', archiveId: archive.archive_id, jobId, via });
     } else if (status === 'Failed') {
       this.requestAgain(archive, `retrieval job ${jobId} failed: ${message ?? 'no reason given'}`);
     }
   }
 
-  /** Puts an archive back to be requested again, keeping its upload and verified parts. */
+  /** Puts an archive back to be requested (and paid) again, keeping its upload and verified parts. */
   private requestAgain(archive: ArchiveRow, reason: string): void {
     const attempts = archive.attempts + 1;
     if (attempts >= this.options.maxArchiveAttempts * 2) {
       this.fail(archive, reason, true);
       return;
     }
-    this.state.updateArchive(archive.archive_id, { status: 'planned', job_id: null, job_ready_at: null, attempts });
+    this.state.updateArchive(archive.seq, { status: 'planned', job_id: null, job_ready_at: null, attempts });
+    this.accounting.add(COUNTER.reRequests);
+    this.readyQueue = [];
+    this.readyDirty = true;
     this.emit({ type: 'job-renewed', archiveId: archive.archive_id, reason });
   }
 
@@ -233,145 +292,277 @@ export class TransferEngine {
    * failed.
    */
   private fail(archive: ArchiveRow, reason: string, retryable = false): void {
-    this.state.updateArchive(archive.archive_id, { status: 'failed', error: reason, retryable: retryable ? 1 : 0 });
+    this.state.updateArchive(archive.seq, { status: 'failed', error: reason, retryable: retryable ? 1 : 0 });
     this.emit({ type: 'archive-failed', archiveId: archive.archive_id, key: archive.key, reason });
   }
 
   /**
-   * Brings requested and staged archives in line with Glacier's job list: ready jobs become staged, failed or
-   * forgotten (expired) ones are requested again, and `requesting` archives (a crash during InitiateJob) adopt
-   * the job Glacier started for them, if any.
+   * Brings the state in line with Glacier's job list, read page by page while the copy goes on: ready jobs
+   * become staged (notifications can be lost), failed or forgotten (expired) ones are requested again, and
+   * `requesting` archives (an InitiateJob without a known outcome) adopt the job Glacier started for them, or
+   * go back to be requested if it started none.
    */
   private async reconcileJobs(): Promise<void> {
-    const jobs = await listVaultJobs(this.clients.glacier, this.config.vault);
-    const byId = new Map(jobs.map((j) => [j.JobId!, j]));
-    const ours = jobDescription(this.config.transferId);
-    const byArchive = new Map<string, (typeof jobs)[number]>();
-    for (const j of jobs) {
-      if (j.Action === 'ArchiveRetrieval' && j.JobDescription === ours && j.StatusCode !== 'Failed') byArchive.set(j.ArchiveId!, j);
-    }
-    this.state.transaction(() => {
-      for (const archive of this.state.archivesWithStatus('requesting')) {
-        const job = byArchive.get(archive.archive_id);
-        if (job) this.state.updateArchive(archive.archive_id, { status: 'requested', job_id: job.JobId! });
-        else this.state.updateArchive(archive.archive_id, { status: 'planned', job_id: null });
+    const listedFrom = Date.now();
+    const listedSince = listedFrom - this.listLagMs;
+    for (const [seq, at] of this.startedAt) if (at < listedSince) this.startedAt.delete(seq);
+    this.state.startJobListing();
+    try {
+      const ours = jobDescription(this.config.transferId);
+      for await (const page of paginateListJobs({ client: this.clients.glacier }, { accountId: '-', vaultName: this.config.vault })) {
+        const jobs = (page.JobList ?? []).filter((j) => j.Action === 'ArchiveRetrieval' && j.JobDescription === ours);
+        this.state.transaction(() => {
+          this.state.noteListedJobs(jobs.map((j) => j.JobId!));
+          for (const job of jobs) this.applyListedJob(job);
+        });
       }
-      for (const archive of [...this.state.archivesWithStatus('requested'), ...this.state.archivesWithStatus('staged')]) {
-        // A copy in progress learns of an expiry itself; an archive with nothing to fetch has no job.
-        if (this.active.has(archive.archive_id) || archive.job_id === null) continue;
-        const job = byId.get(archive.job_id!);
-        if (!job) {
-          this.requestAgain(archive, `retrieval job ${archive.job_id} is no longer known to Glacier (output window passed)`);
-        } else if (archive.status === 'requested') {
-          this.onJobState(job.JobId!, job.StatusCode, 'poll', job.StatusMessage, job.CompletionDate);
+      this.state.transaction(() => {
+        for (const archive of this.state.archivesWithStatus('requesting')) {
+          if (this.callsInFlight.has(archive.seq)) continue;
+          const unknownAt = this.unknownSince.get(archive.seq);
+          if (unknownAt !== undefined && unknownAt > listedSince) continue; // too recent to be listed yet
+          this.unknownSince.delete(archive.seq);
+          this.state.updateArchive(archive.seq, { status: 'planned', job_id: null });
         }
+        for (const archive of this.state.archivesWithUnlistedJobs()) {
+          // A copy in progress learns of an expiry itself; a job started lately may not be listed yet.
+          if (this.active.has(archive.seq) || (this.startedAt.get(archive.seq) ?? 0) >= listedSince) continue;
+          this.requestAgain(archive, `retrieval job ${archive.job_id} is no longer known to Glacier (output window passed)`);
+        }
+      });
+    } finally {
+      this.state.endJobListing();
+      this.candidates = [];
+      this.readyDirty = true;
+    }
+  }
+
+  private applyListedJob(job: GlacierJobDescription): void {
+    if (this.state.archiveByJob(job.JobId!)) {
+      this.onJobState(job.JobId!, job.StatusCode, 'poll', job.StatusMessage, job.CompletionDate);
+      return;
+    }
+    // A job the state does not name: started by an InitiateJob whose answer was lost.
+    if (job.StatusCode === 'Failed') return;
+    const archive = this.state.archive(job.ArchiveId!);
+    if (archive?.status !== 'requesting' || this.callsInFlight.has(archive.seq)) return;
+    this.unknownSince.delete(archive.seq);
+    this.state.updateArchive(archive.seq, { status: 'requested', job_id: job.JobId! });
+    this.accounting.add(COUNTER.retrievals);
+    this.onJobState(job.JobId!, job.StatusCode, 'poll', job.StatusMessage, job.CompletionDate);
+  }
+
+  private startReconcile(): void {
+    this.reconciling = this.reconcileJobs()
+      .catch((e) => {
+        if (isStateStorageError(e)) this.fatal = e as Error;
+        else if (isCredentialsError(e)) this.fatal = asFatal(e, 'listing jobs');
+        else this.emit({ type: 'warning', message: `polling jobs failed: ${describeError(e)}` });
+      })
+      .finally(() => {
+        this.reconciling = undefined;
+        // Unknown outcomes are settled as soon as Glacier can have listed their jobs.
+        this.nextPollAt = Date.now() + (this.unknownSince.size > 0 ? this.listLagMs : this.options.pollIntervalMs);
+        this.wake();
+      });
+  }
+
+  /** Retrievals in flight: requested from Glacier and not yet copied. */
+  private inFlight(): { archives: number; bytes: number } {
+    return this.state.totalWithStatus(IN_FLIGHT_STATUSES);
+  }
+
+  private nextCandidate(): ArchiveRow | undefined {
+    if (this.candidates.length === 0) {
+      this.candidates = this.state.archivesWithStatus('planned', 512).filter((a) => !this.callsInFlight.has(a.seq));
+    }
+    return this.candidates.shift();
+  }
+
+  /**
+   * Requests as many retrievals as the initiator has room for and the pacer allows. The archives are marked
+   * `requesting` in one transaction before their calls are sent.
+   */
+  private initiate(signal: AbortSignal): void {
+    const initiator = this.initiator!;
+    let room = initiator.room();
+    if (room === 0) return;
+    const inFlight = this.inFlight();
+    const batch: ArchiveRow[] = [];
+    this.state.transaction(() => {
+      while (room > 0) {
+        const archive = this.nextCandidate();
+        if (!archive) break;
+        if (archive.size === 0 || this.hasAllParts(archive)) {
+          // Nothing to fetch: an empty archive, or every part already in S3.
+          this.state.updateArchive(archive.seq, { status: 'staged' });
+          this.readyDirty = true;
+          continue;
+        }
+        if (!this.pacer.allows(inFlight, archive.size)) {
+          this.candidates.unshift(archive);
+          break;
+        }
+        this.state.updateArchive(archive.seq, { status: 'requesting' });
+        inFlight.archives++;
+        inFlight.bytes += archive.size;
+        batch.push(archive);
+        room--;
       }
     });
-    this.nextPollAt = Date.now() + this.options.pollIntervalMs;
+    for (const archive of batch) {
+      this.callsInFlight.add(archive.seq);
+      void initiator.initiate(archive.archive_id, signal).then((outcome) => this.onInitiated(archive, outcome, signal));
+    }
   }
 
-  private inFlight(): { jobs: number; bytes: number } {
-    const { archives, bytes } = this.state.totalWithStatus(['requesting', 'requested', 'staged']);
-    return { jobs: archives, bytes };
-  }
-
-  /** Staged bytes allowed: the configured cap, or what the measured throughput copies in 20 h if smaller. */
-  private stagedBudget(): number {
-    const { bytesCopied, copyMs } = this.state.progress();
-    if (bytesCopied < 64 * 1024 ** 2 || copyMs === 0) return this.options.maxStagedBytes;
-    const perMs = (bytesCopied / copyMs) * this.options.concurrency;
-    return Math.min(this.options.maxStagedBytes, Math.max(1024 ** 3, perMs * 20 * 3600_000));
-  }
-
-  private async initiateJobs(topicArn: string, signal: AbortSignal): Promise<void> {
-    if (Date.now() < this.initiatePauseUntil) return;
-    const inFlight = this.inFlight();
-    const budget = this.stagedBudget();
-    const candidates = this.state.archivesWithStatus('planned', 100);
-    for (const archive of candidates) {
-      if (signal.aborted || this.fatal) return;
-      if (archive.size === 0 || this.hasAllParts(archive)) {
-        // Nothing to fetch: an empty archive, or every part already in S3.
-        this.state.updateArchive(archive.archive_id, { status: 'staged' });
-        continue;
+  private onInitiated(archive: ArchiveRow, outcome: InitiateOutcome, signal: AbortSignal): void {
+    this.callsInFlight.delete(archive.seq);
+    try {
+      switch (outcome.kind) {
+        case 'started':
+          if (this.startedQueue.length === 0) queueMicrotask(() => this.recordStarted());
+          this.startedQueue.push({ archive, jobId: outcome.jobId });
+          break;
+        case 'refused':
+          this.onRefused(archive, outcome);
+          break;
+        case 'unknown':
+          // The archive stays `requesting` until the job list says whether Glacier started a job.
+          this.unknownSince.set(archive.seq, Date.now());
+          this.nextPollAt = Math.min(this.nextPollAt, Date.now() + this.listLagMs);
+          if (!signal.aborted) this.emit({ type: 'warning', message: `InitiateJob for archive ${archive.archive_id} ended without an answer (${describeError(outcome.error)}); its job list will tell` });
+          break;
+        case 'fatal':
+          this.state.updateArchive(archive.seq, { status: 'planned' });
+          this.fatal ??= asFatal(outcome.error, `cannot request retrieval of archive ${archive.archive_id}`);
+          break;
       }
-      if (inFlight.jobs >= this.options.maxJobsInFlight) return;
-      if (inFlight.bytes > 0 && inFlight.bytes + archive.size > budget) return;
-      this.state.updateArchive(archive.archive_id, { status: 'requesting' });
-      try {
-        const jobId = await initiateArchiveRetrieval(
-          // Not retried by the SDK: a second attempt after a lost answer would start (and bill) a second job.
-          this.clients.glacierSingleAttempt,
-          { vault: this.config.vault, archiveId: archive.archive_id, tier: this.config.tier, topicArn, transferId: this.config.transferId },
-          signal,
-        );
-        this.state.updateArchive(archive.archive_id, { status: 'requested', job_id: jobId });
-        this.emit({ type: 'job-initiated', archiveId: archive.archive_id, jobId, tier: this.config.tier });
-        inFlight.jobs++;
-        inFlight.bytes += archive.size;
-        this.initiatePauseMs = 0;
-      } catch (e) {
-        // A refusal (throttling, retrieval policy, unknown archive) started no job. Any other failure (5xx, a
-        // dropped connection, Ctrl-C) may have started one: the archive stays `requesting` until the job list
-        // says, so that no retrieval is paid for twice.
-        const refused = isThrottling(e) || isNotFound(e);
-        if (refused) this.state.updateArchive(archive.archive_id, { status: 'planned' });
-        if ((e as Error).name === 'PolicyEnforcedException' && archive.attempts + 1 >= this.options.maxArchiveAttempts * 2) {
-          // A policy that never allows this archive (larger than its hourly budget) must not block the others.
-          this.fail(archive, `the vault's data retrieval policy keeps refusing this retrieval: ${describeError(e)}`, true);
-          continue;
-        }
-        if ((e as Error).name === 'PolicyEnforcedException') this.state.updateArchive(archive.archive_id, { attempts: archive.attempts + 1 });
-        if (signal.aborted) return;
-        if (!refused && isRetryable(e)) this.nextPollAt = Math.min(this.nextPollAt, Date.now() + 30_000);
-        if (isThrottling(e) || isRetryable(e)) {
-          this.initiatePauseMs = Math.min(300_000, Math.max(1000, this.initiatePauseMs * 2));
-          this.initiatePauseUntil = Date.now() + this.initiatePauseMs;
-          this.emit({ type: 'throttled', operation: `InitiateJob (${describeError(e)})`, pauseMs: this.initiatePauseMs });
-          return;
-        }
-        if (isNotFound(e)) {
-          this.fail(archive, `Glacier does not know archive ${archive.archive_id} (deleted since the inventory?)`);
-          continue;
-        }
-        this.fatal = asFatal(e, `cannot request retrieval of archive ${archive.archive_id}`);
+    } catch (e) {
+      this.fatal ??= e as Error;
+    }
+    this.wake();
+  }
+
+  /** Records started jobs in one transaction, then tells of them. */
+  private recordStarted(): void {
+    const started = this.startedQueue;
+    this.startedQueue = [];
+    try {
+      this.state.transaction(() => {
+        for (const { archive, jobId } of started) this.state.updateArchive(archive.seq, { status: 'requested', job_id: jobId });
+      });
+    } catch (e) {
+      // Unrecorded jobs are found again by the reconciliation (the archives are still `requesting`).
+      this.fatal ??= e as Error;
+      return;
+    }
+    for (const { archive, jobId } of started) {
+      this.startedAt.set(archive.seq, Date.now());
+      this.accounting.add(COUNTER.retrievals);
+      this.emit({ type: 'job-initiated', archiveId: archive.archive_id, jobId, tier: this.config.tier });
+    }
+  }
+
+  private onRefused(archive: ArchiveRow, outcome: Extract<InitiateOutcome, { kind: 'refused' }>): void {
+    const reason = describeError(outcome.error);
+    if (outcome.reason === 'not-found') {
+      this.fail(archive, `Glacier does not know archive ${archive.archive_id} (deleted since the inventory?)`);
+      return;
+    }
+    if (outcome.reason === 'policy') {
+      const attempts = archive.attempts + 1;
+      if (attempts >= this.options.maxArchiveAttempts * 2) {
+        // A policy that never allows this archive (larger than its hourly budget) must not block the others.
+        this.fail(archive, `the vault's data retrieval policy keeps refusing this retrieval: ${reason}`, true);
         return;
       }
+      this.state.updateArchive(archive.seq, { status: 'planned', attempts });
+    } else {
+      this.state.updateArchive(archive.seq, { status: 'planned' });
+    }
+    this.candidates = [];
+    // One notice per pause, not one per refused call.
+    const pausedUntil = this.initiator!.pausedUntilMs;
+    if (pausedUntil > this.lastThrottleNotice) {
+      this.lastThrottleNotice = pausedUntil;
+      this.emit({ type: 'throttled', operation: `InitiateJob (${reason})`, pauseMs: Math.max(0, pausedUntil - Date.now()) });
     }
   }
 
   private hasAllParts(archive: ArchiveRow): boolean {
-    return !!archive.upload_id && this.state.partCount(archive.archive_id) === archive.part_count;
+    return !!archive.upload_id && this.state.partCount(archive.seq) === archive.part_count;
   }
 
   /** Archives whose job output runs out before they can be copied are requested again now. */
   private renewExpiring(): void {
     const margin = Math.min(this.options.outputWindowMs / 8, 3 * 3600_000);
-    for (const archive of this.state.archivesWithStatus('staged')) {
-      if (this.active.has(archive.archive_id) || archive.size === 0 || this.hasAllParts(archive)) continue;
-      const readyAt = this.readyAt.get(archive.archive_id) ?? archive.job_ready_at ?? Date.now();
-      if (readyAt + this.options.outputWindowMs - margin < Date.now()) {
+    const expiring = this.state.stagedReadyBefore(Date.now() - this.options.outputWindowMs + margin);
+    if (expiring.length === 0) return;
+    this.state.transaction(() => {
+      for (const archive of expiring) {
+        if (this.active.has(archive.seq) || archive.size === 0 || this.hasAllParts(archive)) continue;
         this.requestAgain(archive, `output of job ${archive.job_id} expires before it can be copied`);
       }
-    }
+    });
   }
 
+  private nextReady(mayRefill: boolean): ArchiveRow | undefined {
+    if (this.readyQueue.length === 0 && this.readyDirty && mayRefill) {
+      this.readyDirty = false;
+      const now = Date.now();
+      const skip = (a: ArchiveRow) => this.active.has(a.seq) || (this.retryAfter.get(a.seq) ?? 0) > now;
+      const want = this.options.archiveConcurrency * 2 + this.active.size + this.retryAfter.size;
+      const staged = this.state.stagedByReadiness(want);
+      // A full page may have more behind it.
+      this.readyDirty = staged.length >= want;
+      this.readyQueue = [...this.state.archivesWithStatus('completing'), ...staged].filter((a) => !skip(a));
+    }
+    return this.readyQueue.shift();
+  }
+
+  /**
+   * Starts copies of ready archives, longest ready first, while archive lanes are free. An archive that needs a
+   * stream (all but the tiny buffered ones) starts only when a stream is free for it: one waiting for a stream
+   * stays staged, where the renewal check still sees it, and lets the tiny ones behind it go first.
+   */
   private dispatch(signal: AbortSignal): void {
-    const room = this.options.concurrency * 2 - this.active.size;
-    if (room <= 0) return;
-    const ready = [...this.state.archivesWithStatus('completing'), ...this.state.archivesWithStatus('staged', room + this.active.size)];
-    for (const archive of ready) {
-      if (this.active.size >= this.options.concurrency * 2) return;
-      if (this.active.has(archive.archive_id) || (this.retryAfter.get(archive.archive_id) ?? 0) > Date.now()) continue;
+    const waiting: ArchiveRow[] = [];
+    let refills = 0;
+    while (this.active.size < this.options.archiveConcurrency) {
+      // One refill per pass: archives set aside for a stream are fetched again by the next one.
+      if (this.readyQueue.length === 0) refills++;
+      const archive = this.nextReady(refills <= 1);
+      if (!archive) break;
+      if (this.active.has(archive.seq)) continue;
+      const streams = planOf(archive, this.config.partSize).method !== 'buffered' && archive.size > 0;
+      if (streams && this.streaming >= this.options.concurrency) {
+        waiting.push(archive);
+        continue;
+      }
+      if (streams) this.streaming++;
       const task = this.copyOne(archive, signal).finally(() => {
-        this.active.delete(archive.archive_id);
+        if (streams) this.streaming--;
+        this.active.delete(archive.seq);
         this.wake();
       });
-      this.active.set(archive.archive_id, task);
+      this.active.set(archive.seq, task);
     }
+    this.readyQueue.unshift(...waiting);
   }
 
   private async copyOne(archive: ArchiveRow, signal: AbortSignal): Promise<void> {
+    // Held time of the stream pool, to learn what this archive cost the tool.
+    let streamMs = 0;
+    const slot: StreamSlot = (fn) =>
+      this.streamLimit(async () => {
+        const started = Date.now();
+        try {
+          return await fn();
+        } finally {
+          streamMs += Date.now() - started;
+        }
+      });
     const ctx: ArchiveCopyContext = {
       vault: this.config.vault,
       bucket: this.config.bucket,
@@ -382,18 +573,25 @@ export class TransferEngine {
       s3: this.clients.s3,
       streamingS3: this.clients.streamingS3,
       state: this.state,
-      limit: this.limit,
+      accounting: this.accounting,
+      partSize: this.config.partSize,
+      limit: slot,
       signal,
       emit: this.emit,
       maxAttempts: this.options.maxAttempts,
     };
-    const partsBefore = this.state.partCount(archive.archive_id);
+    const partsBefore = this.state.partCount(archive.seq);
+    const started = Date.now();
     try {
       await copyArchive(ctx, archive);
+      if (archive.size > 0) {
+        const toolMs = streamMs > 0 ? streamMs / this.options.concurrency : (Date.now() - started) / this.options.archiveConcurrency;
+        this.model.observe({ bytes: archive.size, toolMs });
+      }
       this.emit({ type: 'archive-verified', archiveId: archive.archive_id, key: archive.key!, size: archive.size });
     } catch (e) {
       if (signal.aborted) return;
-      const current = this.state.archive(archive.archive_id)!;
+      const current = this.state.archiveBySeq(archive.seq)!;
       if (e instanceof JobExpiredError || e instanceof UploadLostError) {
         this.requestAgain(current, e.message);
       } else if (e instanceof ArchiveFailure) {
@@ -405,47 +603,71 @@ export class TransferEngine {
       } else {
         // Outages pass: back off for longer each time (up to 5 minutes), and count from scratch whenever the
         // archive made progress, so that only an archive that keeps failing without progress fails.
-        const progressed = this.state.partCount(archive.archive_id) > partsBefore;
+        const progressed = this.state.partCount(archive.seq) > partsBefore;
         const attempts = progressed ? 1 : current.attempts + 1;
         const reason = `copying to ${archive.key} failed: ${describeError(e)}`;
         if (attempts >= this.options.maxArchiveAttempts) this.fail(current, reason, true);
         else {
-          this.state.updateArchive(archive.archive_id, { attempts, error: reason });
-          this.retryAfter.set(archive.archive_id, Date.now() + Math.min(300_000, this.options.retryBaseMs * 2 ** (attempts - 1)));
+          this.state.updateArchive(archive.seq, { attempts, error: reason });
+          this.retryAfter.set(archive.seq, Date.now() + Math.min(300_000, this.options.retryBaseMs * 2 ** (attempts - 1)));
+          this.readyDirty = true;
           this.emit({ type: 'warning', message: `${reason}; will try again` });
         }
       }
     }
   }
 
-  private async copyLoop(topicArn: string, signal: AbortSignal): Promise<void> {
+  /** Writes buffered counters and the copy model to the state. */
+  private flushAccounting(): void {
+    this.accounting.flush(this.state);
+    this.state.setTransfer({ copy_model: JSON.stringify(this.model) });
+  }
+
+  private async copyLoop(signal: AbortSignal): Promise<void> {
+    let nextFlushAt = 0;
     while (!signal.aborted && !this.fatal) {
-      if (!this.state.anyWithStatus(OPEN_STATUSES) && this.active.size === 0) return;
-      if (Date.now() >= this.nextPollAt) {
-        await this.reconcileJobs().catch((e) => {
-          if (isCredentialsError(e)) this.fatal = asFatal(e, 'listing jobs');
-          else this.emit({ type: 'warning', message: `polling jobs failed: ${describeError(e)}` });
-          this.nextPollAt = Date.now() + Math.min(60_000, this.options.pollIntervalMs);
-        });
+      const now = Date.now();
+      const open = this.state.totalWithStatus(OPEN_STATUSES).archives > 0;
+      if (!open && this.active.size === 0 && this.callsInFlight.size === 0 && !this.reconciling) return;
+      if (now >= nextFlushAt) {
+        this.flushAccounting();
+        nextFlushAt = now + 1000;
       }
-      if (Date.now() >= this.nextRenewalCheckAt) {
+      if (now >= this.nextPollAt && !this.reconciling) this.startReconcile();
+      if (now >= this.nextRenewalCheckAt) {
         this.renewExpiring();
-        this.nextRenewalCheckAt = Date.now() + Math.min(60_000, this.options.outputWindowMs / 100);
+        this.nextRenewalCheckAt = now + Math.min(60_000, this.options.outputWindowMs / 100);
       }
-      await this.initiateJobs(topicArn, signal);
+      for (const [seq, at] of this.retryAfter) {
+        if (at <= now) {
+          this.retryAfter.delete(seq);
+          this.readyDirty = true;
+        }
+      }
+      this.initiate(signal);
       this.dispatch(signal);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(10, Math.min(1000, this.nextPollAt - Date.now())));
         this.wake = () => {
           clearTimeout(timer);
-          resolve();
+          // Many wakes in one turn of the event loop make one pass of the loop.
+          setImmediate(resolve);
         };
       });
     }
     if (this.fatal) {
-      await Promise.allSettled(this.active.values());
+      await this.settle();
       throw this.fatal;
     }
+  }
+
+  /** Waits for every copy, InitiateJob call and reconciliation under way, and records what they did. */
+  private async settle(): Promise<void> {
+    while (this.active.size > 0 || this.callsInFlight.size > 0 || this.reconciling) {
+      await Promise.allSettled([...this.active.values(), this.reconciling, sleep(20)]);
+    }
+    if (this.startedQueue.length > 0) this.recordStarted();
+    this.flushAccounting();
   }
 
   summary(): TransferSummary {
@@ -465,6 +687,7 @@ export function summarize(state: TransferState, counts = state.counts()): Transf
     failedCount: counts.failed.archives,
     pending,
     badRows,
+    requests: requestFigures(state.counters()),
     done: pending === 0 && counts.failed.archives === 0 && badRows === 0,
   };
 }

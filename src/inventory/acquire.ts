@@ -3,24 +3,27 @@ import type { Readable } from 'node:stream';
 import { DescribeJobCommand, GetJobOutputCommand, InitiateJobCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { ConfigError, isNotFound } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
-import type { EventSink } from '../engine/events.js';
+import type { EventSink } from '../events.js';
 import { jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import type { InventoryEntry, TransferState } from '../state/db.js';
-import { readInventory } from './index.js';
+import { readInventory, type InventoryArchive } from './index.js';
+
+/** The candidate S3 key of an archive, decided as it is read (naming is the caller's). */
+export type KeyOf = (archive: InventoryArchive) => string;
 
 const BATCH = 5000;
 
 /**
- * Streams an inventory document into the state, in batched transactions. An inventory that names another
- * vault is refused; bad rows are recorded and reported, and the rest goes on.
+ * Streams an inventory document into the state, in batched transactions, each archive with its candidate key.
+ * An inventory that names another vault is refused; bad rows are recorded and reported, and the rest goes on.
  */
 export async function loadInventory(
   source: Readable,
   state: TransferState,
-  expected: { vaultArnSuffix: string },
+  expected: { vaultArnSuffix: string; keyOf: KeyOf },
   emit: EventSink,
 ): Promise<{ archives: number; bytes: number }> {
-  let batch: InventoryEntry[] = [];
+  let batch: (InventoryEntry & { key: string })[] = [];
   let archives = 0;
   let bytes = 0;
   const flush = () => {
@@ -35,7 +38,7 @@ export async function loadInventory(
         throw new ConfigError(`the inventory is of ${arn}, not of vault ${expected.vaultArnSuffix.replace(/^:vaults\//, '')}`);
       }
     } else if (event.kind === 'archive') {
-      batch.push(event.archive);
+      batch.push({ ...event.archive, key: expected.keyOf(event.archive) });
       archives++;
       bytes += event.archive.size;
       if (batch.length >= BATCH) flush();
@@ -51,6 +54,7 @@ export async function loadInventory(
 
 export interface InventoryJobContext {
   glacier: GlacierClient;
+  keyOf: KeyOf;
   vault: string;
   transferId: string;
   topicArn?: string;
@@ -125,12 +129,12 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
     await ctx.waitForJob(jobId);
     if (ctx.signal.aborted) throw ctx.signal.reason;
   }
-  const vaultArnSuffix = `:vaults/${ctx.vault}`;
+  const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, keyOf: ctx.keyOf };
   return withRetries(
     async () => {
       ctx.state.clearInventory();
       const out = await ctx.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName: ctx.vault, jobId }), { abortSignal: ctx.signal });
-      return loadInventory(out.body as Readable, ctx.state, { vaultArnSuffix }, ctx.emit);
+      return loadInventory(out.body as Readable, ctx.state, expected, ctx.emit);
     },
     { attempts: 5, signal: ctx.signal },
   );

@@ -1,14 +1,20 @@
 import { createReadStream } from 'node:fs';
 import { ConfigError } from '../aws/errors.js';
-import type { EventSink } from '../engine/events.js';
+import type { EventSink } from '../events.js';
 import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type KeyCandidate, type NamingOverrides } from '../naming/index.js';
-import type { TransferConfig, TransferState } from '../state/db.js';
-import { UncopyableArchiveError, planChunks } from './chunks.js';
+import { totalOf, type InventoryEntry, type TransferConfig, type TransferState } from '../state/db.js';
+import { MAX_ARCHIVE_BYTES, MAX_PARTS } from './chunks.js';
 
 export interface PlanResult {
   archives: number;
   bytes: number;
   uncopyable: number;
+}
+
+/** Names archives as the inventory is read: the candidate key of each, before collisions are resolved. */
+export interface ArchiveNamer {
+  keyOf(entry: Pick<InventoryEntry, 'archiveId' | 'description'>): string;
+  overrides?: NamingOverrides;
 }
 
 export async function loadOverrides(path: string | undefined): Promise<NamingOverrides | undefined> {
@@ -20,72 +26,45 @@ export async function loadOverrides(path: string | undefined): Promise<NamingOve
   }
 }
 
-/**
- * Decides every archive's S3 key and chunk plan, once. Candidate keys go through a temporary table so that
- * collisions are found by an index rather than in memory, which keeps millions of archives cheap; only groups
- * of archives that share a key are loaded, one group at a time, in key order (deterministic).
- */
-export async function planArchives(state: TransferState, config: TransferConfig, emit: EventSink): Promise<PlanResult> {
+export async function createNamer(config: Pick<TransferConfig, 'prefix' | 'namingOverrides'>): Promise<ArchiveNamer> {
   const overrides = await loadOverrides(config.namingOverrides);
-  const db = state.db;
-  db.exec(`DROP TABLE IF EXISTS temp.candidates;
-    CREATE TEMP TABLE candidates (archive_id TEXT PRIMARY KEY, candidate_key TEXT NOT NULL, creation_date TEXT NOT NULL, is_override INTEGER NOT NULL);
-    CREATE INDEX temp.candidates_key ON candidates(candidate_key);`);
-  const insert = db.prepare('INSERT INTO candidates VALUES (?, ?, ?, ?)');
-  let result: PlanResult = { archives: 0, bytes: 0, uncopyable: 0 };
-  state.transaction(() => {
-    for (const archive of state.iterateArchivesSnapshot()) {
-      const override = overrides?.byArchiveId.get(archive.archive_id);
-      const name = nameArchive({ archiveId: archive.archive_id, description: archive.description }, { prefix: config.prefix, overrideKey: override?.key });
-      insert.run(archive.archive_id, name.key, archive.creation_date, override ? 1 : 0);
-    }
-    // Archives alone on their candidate key keep it.
-    db.exec(`UPDATE archives SET key = (SELECT candidate_key FROM candidates c WHERE c.archive_id = archives.archive_id)
-      WHERE archive_id IN (SELECT archive_id FROM candidates WHERE candidate_key IN
-        (SELECT candidate_key FROM candidates GROUP BY candidate_key HAVING COUNT(*) = 1))`);
-    const taken = db.prepare('SELECT 1 FROM candidates WHERE candidate_key = ? UNION ALL SELECT 1 FROM archives WHERE key = ? LIMIT 1');
-    const groupKeys = db.prepare('SELECT candidate_key FROM candidates GROUP BY candidate_key HAVING COUNT(*) > 1 ORDER BY candidate_key').pluck().all() as string[];
-    const members = db.prepare('SELECT archive_id, candidate_key, creation_date, is_override FROM candidates WHERE candidate_key = ?');
-    const setKey = db.prepare('UPDATE archives SET key = ? WHERE archive_id = ?');
-    for (const candidateKey of groupKeys) {
-      const group: KeyCandidate[] = (members.all(candidateKey) as { archive_id: string; candidate_key: string; creation_date: string; is_override: number }[]).map((m) => ({
-        archiveId: m.archive_id,
-        candidateKey: m.candidate_key,
-        creationDate: m.creation_date,
-        isOverride: m.is_override === 1,
-      }));
-      // Ask the index, excluding the group's own key, which its first member keeps.
-      for (const { archiveId, key } of resolveCollisionGroup(group, (k) => k !== candidateKey && taken.get(k, k) !== undefined)) {
-        setKey.run(key, archiveId);
+  return {
+    overrides,
+    keyOf: (entry) =>
+      nameArchive({ archiveId: entry.archiveId, description: entry.description }, { prefix: config.prefix, overrideKey: overrides?.byArchiveId.get(entry.archiveId)?.key }).key,
+  };
+}
+
+/**
+ * Makes every archive's key unique, once, after the inventory is in the state with candidate keys. Collisions
+ * are found in the index of key hashes, so only archives that share a key are ever loaded, a group at a time,
+ * in key order (deterministic): millions of archives plan in the time of one index scan.
+ */
+export function planArchives(state: TransferState, namer: ArchiveNamer, emit: EventSink): PlanResult {
+  const uncopyable = state.transaction(() => {
+    const groups = new Map<string, KeyCandidate[]>();
+    const seqOf = new Map<string, number>();
+    for (const keyHash of state.sharedKeyHashes()) {
+      for (const m of state.archivesWithKeyHash(keyHash)) {
+        const group = groups.get(m.key) ?? [];
+        group.push({ archiveId: m.archive_id, candidateKey: m.key, creationDate: m.creation_date, isOverride: namer.overrides?.byArchiveId.has(m.archive_id) });
+        groups.set(m.key, group);
+        seqOf.set(m.archive_id, m.seq);
       }
     }
-    result = planChunkSizes(state, config.chunkSize);
+    const colliding = [...groups.keys()].filter((k) => groups.get(k)!.length > 1).sort();
+    for (const candidateKey of colliding) {
+      // Suffixed keys must not take a key any other archive holds: candidates, and keys given by earlier groups.
+      for (const { archiveId, key } of resolveCollisionGroup(groups.get(candidateKey)!, (k) => state.isKeyTaken(k))) {
+        if (key !== candidateKey) state.setKey(seqOf.get(archiveId)!, key);
+      }
+    }
+    return state.failLargerThan(MAX_ARCHIVE_BYTES, `cannot be copied: larger than ${MAX_PARTS} parts of 5 GiB`);
   });
-  db.exec('DROP TABLE temp.candidates');
-  if (overrides) {
-    const known = db.prepare('SELECT 1 FROM archives WHERE archive_id = ?');
-    for (const problem of [...overrides.problems, ...unknownOverrides(overrides, (id) => known.get(id) !== undefined)]) {
+  if (namer.overrides) {
+    for (const problem of [...namer.overrides.problems, ...unknownOverrides(namer.overrides, (id) => state.archive(id) !== undefined)]) {
       emit({ type: 'warning', message: `naming overrides line ${problem.line}: ${problem.reason}${problem.archiveId ? ` (${problem.archiveId})` : ''}` });
     }
   }
-  return result;
-}
-
-function planChunkSizes(state: TransferState, chunkSize: number): PlanResult {
-  const result: PlanResult = { archives: 0, bytes: 0, uncopyable: 0 };
-  const setPlan = state.db.prepare("UPDATE archives SET range_size = ?, part_size = ?, part_count = ?, status = 'planned' WHERE archive_id = ?");
-  const setFailed = state.db.prepare("UPDATE archives SET status = 'failed', error = ? WHERE archive_id = ?");
-  for (const archive of state.iterateArchivesSnapshot()) {
-    result.archives++;
-    result.bytes += archive.size;
-    try {
-      const plan = planChunks(archive.size, chunkSize);
-      setPlan.run(plan.rangeSize, plan.partSize, plan.partCount, archive.archive_id);
-    } catch (e) {
-      if (!(e instanceof UncopyableArchiveError)) throw e;
-      result.uncopyable++;
-      setFailed.run(`cannot be copied: ${e.message}`, archive.archive_id);
-    }
-  }
-  return result;
+  return { ...totalOf(state.counts()), uncopyable };
 }

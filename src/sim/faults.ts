@@ -15,6 +15,7 @@ export const FAULT_KINDS = [
   'expire', // InitiateJob: the job's output expires soon after it completes
   'policy', // InitiateJob: PolicyEnforcedException (data retrieval policy)
   'auth', // the service's expired-credentials error (ExpiredToken): credentials that ran out mid-run
+  'lose', // the request is carried out, but its answer is lost: the connection drops instead
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

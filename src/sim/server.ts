@@ -98,6 +98,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         raw.socket.destroy();
         return;
       }
+      if (req.faults.has('lose')) {
+        world.faults.count(serviceName, operation, 'lose');
+        loseAnswer(raw, res);
+      }
       await route.handle(req, res);
     } catch (e) {
       if (res.headersSent) {
@@ -127,6 +131,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The operation is carried out, but whatever it answers is replaced by a dropped connection. */
+function loseAnswer(raw: IncomingMessage, res: ServerResponse): void {
+  res.writeHead = (() => res) as unknown as ServerResponse['writeHead'];
+  res.write = (() => true) as unknown as ServerResponse['write'];
+  res.end = (() => {
+    raw.socket.destroy();
+    return res;
+  }) as unknown as ServerResponse['end'];
 }
 
 /** Operations whose response body is streamed, where a `reset` fault cuts the body instead of the request. */

@@ -1,21 +1,19 @@
 import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { acquireLock } from './lock.js';
+import { stringHash } from './hash.js';
 
 /**
  * Where an archive is in the pipeline. `requesting` and `completing` mark an AWS call whose outcome may not
  * have been recorded (a crash between the call and the write): `resume` reconciles them with AWS.
  */
-export type ArchiveStatus =
-  | 'planned'
-  | 'requesting'
-  | 'requested'
-  | 'staged'
-  | 'completing'
-  | 'verified'
-  | 'failed';
+export type ArchiveStatus = 'planned' | 'requesting' | 'requested' | 'staged' | 'completing' | 'verified' | 'failed';
 
+/** In the order of their codes in the state file (the code is the index). */
 export const ARCHIVE_STATUSES: readonly ArchiveStatus[] = ['planned', 'requesting', 'requested', 'staged', 'completing', 'verified', 'failed'];
+const CODE: Record<ArchiveStatus, number> = Object.fromEntries(ARCHIVE_STATUSES.map((s, i) => [s, i])) as Record<ArchiveStatus, number>;
+/** Statuses below this code are open: not yet verified or failed. */
+const FIRST_CLOSED = CODE.verified;
 
 /** What the user asked for; fixed when the transfer starts, reused by `resume`. */
 export interface TransferConfig {
@@ -28,8 +26,8 @@ export interface TransferConfig {
   region?: string;
   endpoint?: string;
   profile?: string;
-  /** Preferred download range (power-of-two MiB) */
-  chunkSize: number;
+  /** Preferred S3 part size (power-of-two MiB); archives up to it are written with one PutObject */
+  partSize: number;
   expectedBucketOwner?: string;
   sse?: 'AES256' | 'aws:kms';
   sseKmsKeyId?: string;
@@ -38,34 +36,46 @@ export interface TransferConfig {
 }
 
 export interface ArchiveRow {
-  archive_id: string;
+  /** Inventory order; the row's identity in the state */
   seq: number;
+  archive_id: string;
   description: string;
   creation_date: string;
   size: number;
+  /** hex */
   tree_hash: string;
   key: string | null;
-  range_size: number | null;
-  part_size: number | null;
-  part_count: number | null;
   status: ArchiveStatus;
   job_id: string | null;
   job_ready_at: number | null;
-  upload_id: string | null;
   object_checksum: string | null;
   error: string | null;
   /** 1 when a failure was transient: the next run tries the archive again */
   retryable: number;
   attempts: number;
+  /** The multipart upload in progress and the plan its parts follow (null when none) */
+  upload_id: string | null;
+  range_size: number | null;
+  part_size: number | null;
+  part_count: number | null;
 }
 
+export type ArchiveUpdate = Partial<Pick<ArchiveRow, 'status' | 'job_id' | 'job_ready_at' | 'object_checksum' | 'error' | 'retryable' | 'attempts'>>;
+
 export interface PartRow {
-  archive_id: string;
+  seq: number;
   part_number: number;
   etag: string;
   checksum_sha256: string;
-  /** hex tree hashes of the part's download ranges, comma-separated */
-  tree_hashes: string;
+  /** hex tree hashes of the part's download ranges, in order */
+  tree_hashes: string[];
+}
+
+export interface UploadPlan {
+  uploadId: string;
+  rangeSize: number;
+  partSize: number;
+  partCount: number;
 }
 
 export interface InventoryEntry {
@@ -76,6 +86,15 @@ export interface InventoryEntry {
   treeHash: string;
 }
 
+/** Schema version in `PRAGMA user_version`: states of other versions are refused, never misread. */
+const SCHEMA_VERSION = 2;
+
+/**
+ * One row per archive, kept small for vaults of millions: the archive id and tree hash are stored once (the id
+ * is found through a 53-bit hash of it, not a second copy in a unique index), statuses are small integers,
+ * archive counts per status are kept by triggers (no scan to count), and the plan of an archive is stored only
+ * once its multipart upload exists (`uploads`); before that it follows from its size and the configuration.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS transfer (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -88,55 +107,93 @@ CREATE TABLE IF NOT EXISTS transfer (
   queue_url TEXT,
   queue_arn TEXT,
   subscription_arn TEXT,
-  finished_at INTEGER
+  finished_at INTEGER,
+  copy_model TEXT
 );
 CREATE TABLE IF NOT EXISTS archives (
-  archive_id TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL UNIQUE,
+  seq INTEGER PRIMARY KEY,
+  id_hash INTEGER NOT NULL,
+  archive_id TEXT NOT NULL,
   description TEXT NOT NULL,
   creation_date TEXT NOT NULL,
   size INTEGER NOT NULL,
-  tree_hash TEXT NOT NULL,
-  key TEXT UNIQUE,
-  range_size INTEGER,
-  part_size INTEGER,
-  part_count INTEGER,
-  status TEXT NOT NULL DEFAULT 'planned',
+  tree_hash BLOB NOT NULL,
+  key TEXT,
+  key_hash INTEGER,
+  status INTEGER NOT NULL DEFAULT 0,
   job_id TEXT,
   job_ready_at INTEGER,
-  upload_id TEXT,
   object_checksum TEXT,
   error TEXT,
   retryable INTEGER NOT NULL DEFAULT 0,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  updated_at INTEGER NOT NULL
+  attempts INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS archives_status ON archives(status, seq);
-CREATE INDEX IF NOT EXISTS archives_job ON archives(job_id);
+CREATE INDEX IF NOT EXISTS archives_id ON archives(id_hash);
+CREATE INDEX IF NOT EXISTS archives_key ON archives(key_hash);
+CREATE INDEX IF NOT EXISTS archives_open ON archives(status, seq) WHERE status < ${FIRST_CLOSED};
+CREATE INDEX IF NOT EXISTS archives_ready ON archives(job_ready_at) WHERE status = ${CODE.staged};
+CREATE INDEX IF NOT EXISTS archives_job ON archives(job_id) WHERE job_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS uploads (
+  seq INTEGER PRIMARY KEY,
+  upload_id TEXT NOT NULL,
+  range_size INTEGER NOT NULL,
+  part_size INTEGER NOT NULL,
+  part_count INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS parts (
-  archive_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
   part_number INTEGER NOT NULL,
   etag TEXT NOT NULL,
   checksum_sha256 TEXT NOT NULL,
-  tree_hashes TEXT NOT NULL,
-  PRIMARY KEY (archive_id, part_number)
+  tree_hashes BLOB NOT NULL,
+  PRIMARY KEY (seq, part_number)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bad_rows (
   line INTEGER NOT NULL,
   reason TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS progress (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  bytes_copied INTEGER NOT NULL DEFAULT 0,
-  copy_ms INTEGER NOT NULL DEFAULT 0
+CREATE TABLE IF NOT EXISTS totals (
+  status INTEGER PRIMARY KEY,
+  archives INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0
 );
-INSERT OR IGNORE INTO progress (id) VALUES (1);
+INSERT OR IGNORE INTO totals (status) VALUES ${ARCHIVE_STATUSES.map((_, i) => `(${i})`).join(', ')};
+CREATE TABLE IF NOT EXISTS counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS archives_added AFTER INSERT ON archives BEGIN
+  UPDATE totals SET archives = archives + 1, bytes = bytes + new.size WHERE status = new.status;
+END;
+CREATE TRIGGER IF NOT EXISTS archives_removed AFTER DELETE ON archives BEGIN
+  UPDATE totals SET archives = archives - 1, bytes = bytes - old.size WHERE status = old.status;
+END;
+CREATE TRIGGER IF NOT EXISTS archives_moved AFTER UPDATE OF status ON archives WHEN old.status <> new.status BEGIN
+  UPDATE totals SET archives = archives - 1, bytes = bytes - old.size WHERE status = old.status;
+  UPDATE totals SET archives = archives + 1, bytes = bytes + new.size WHERE status = new.status;
+END;
+PRAGMA user_version = ${SCHEMA_VERSION};
 `;
+
+const ARCHIVE_SELECT = `SELECT a.seq, a.archive_id, a.description, a.creation_date, a.size, a.tree_hash, a.key, a.status, a.job_id,
+  a.job_ready_at, a.object_checksum, a.error, a.retryable, a.attempts, u.upload_id, u.range_size, u.part_size, u.part_count
+  FROM archives a LEFT JOIN uploads u ON u.seq = a.seq`;
+
+interface StoredArchive extends Omit<ArchiveRow, 'status' | 'tree_hash'> {
+  status: number;
+  tree_hash: Buffer;
+}
+
+function toArchiveRow(row: StoredArchive): ArchiveRow {
+  return { ...row, status: ARCHIVE_STATUSES[row.status]!, tree_hash: row.tree_hash.toString('hex') };
+}
 
 export class StateError extends Error {}
 
+export type Counts = Record<ArchiveStatus, { archives: number; bytes: number }>;
+
 /** Archives and bytes over every status of `counts()`. */
-export function totalOf(counts: Record<ArchiveStatus, { archives: number; bytes: number }>): { archives: number; bytes: number } {
+export function totalOf(counts: Counts): { archives: number; bytes: number } {
   let archives = 0;
   let bytes = 0;
   for (const c of Object.values(counts)) {
@@ -145,6 +202,16 @@ export function totalOf(counts: Record<ArchiveStatus, { archives: number; bytes:
   }
   return { archives, bytes };
 }
+
+/** Names of the counters a transfer keeps (billed requests are `requests:<service>:<Operation>`). */
+export const COUNTER = {
+  bytesCopied: 'bytes_copied',
+  /** Archive-retrieval jobs started (each is billed) */
+  retrievals: 'retrievals',
+  /** Retrievals requested again after their output expired or their job failed: each is paid again */
+  reRequests: 're_requests',
+  requests: (service: string, operation: string) => `requests:${service}:${operation}`,
+} as const;
 
 /**
  * The transfer's state: one SQLite file (WAL) per transfer, the source of truth for `resume` and `status`.
@@ -162,11 +229,18 @@ export class TransferState {
     try {
       if (!options.readonly && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
       this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version !== SCHEMA_VERSION) {
+        throw new StateError(
+          version === 0
+            ? `state file ${path} is not a glacier-copy state database, or was written by glacier-copy 0.1 (finish that transfer with glacier-copy 0.1)`
+            : `state file ${path} has schema version ${version}; this glacier-copy reads version ${SCHEMA_VERSION}`,
+        );
+      }
       if (!options.readonly) {
         chmodSync(path, 0o600);
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = NORMAL');
-        this.db.exec(SCHEMA);
         // Test-only: caps the file's size so that tests can stage "disk full" (SQLITE_FULL) without filling a disk.
         const maxPages = Number(process.env.GLACIER_COPY_TEST_STATE_MAX_PAGES ?? 0);
         if (maxPages > 0) this.db.pragma(`max_page_count = ${maxPages}`);
@@ -238,8 +312,7 @@ export class TransferState {
   /** Nothing was done on AWS's side yet: no inventory job, no topic, no archive. */
   isUntouched(): boolean {
     const info = this.transferInfo();
-    const archives = (this.stmt('SELECT COUNT(*) AS n FROM archives').get() as { n: number }).n;
-    return !info.inventoryJobId && !info.topicArn && archives === 0;
+    return !info.inventoryJobId && !info.topicArn && totalOf(this.counts()).archives === 0;
   }
 
   close(): void {
@@ -275,24 +348,37 @@ export class TransferState {
       queueArn: (row.queue_arn as string | null) ?? undefined,
       subscriptionArn: (row.subscription_arn as string | null) ?? undefined,
       finishedAt: (row.finished_at as number | null) ?? undefined,
+      copyModel: (row.copy_model as string | null) ?? undefined,
     };
   }
 
-  setTransfer(fields: Partial<Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn', string | null> & Record<'inventory_done' | 'planned' | 'finished_at', number | null>>): void {
+  setTransfer(
+    fields: Partial<
+      Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn' | 'copy_model', string | null> &
+        Record<'inventory_done' | 'planned' | 'finished_at', number | null>
+    >,
+  ): void {
     const names = Object.keys(fields);
     if (names.length === 0) return;
     this.stmt(`UPDATE transfer SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = 1`).run(fields);
   }
 
-  /** Inserts inventory entries in one transaction; an archive already known is left as it is. */
-  addArchives(entries: InventoryEntry[]): void {
+  /**
+   * Inserts inventory entries with their candidate keys, in one transaction; an archive id already known is left
+   * as it is (the first entry wins).
+   */
+  addArchives(entries: (InventoryEntry & { key: string })[]): void {
+    const known = this.stmt('SELECT 1 FROM archives WHERE id_hash = ? AND archive_id = ?').pluck();
     const insert = this.stmt(
-      `INSERT OR IGNORE INTO archives (archive_id, seq, description, creation_date, size, tree_hash, updated_at)
-       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM archives), ?, ?, ?, ?, ?)`,
+      `INSERT INTO archives (id_hash, archive_id, description, creation_date, size, tree_hash, key, key_hash)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const now = Date.now();
     this.transaction(() => {
-      for (const e of entries) insert.run(e.archiveId, e.description, e.creationDate, e.size, e.treeHash, now);
+      for (const e of entries) {
+        const idHash = stringHash(e.archiveId);
+        if (known.get(idHash, e.archiveId) !== undefined) continue;
+        insert.run(idHash, e.archiveId, e.description, e.creationDate, e.size, Buffer.from(e.treeHash, 'hex'), e.key, stringHash(e.key));
+      }
     });
   }
 
@@ -305,19 +391,58 @@ export class TransferState {
   }
 
   clearInventory(): void {
-    this.db.exec('DELETE FROM archives; DELETE FROM parts; DELETE FROM bad_rows;');
+    this.transaction(() => this.db.exec('DELETE FROM archives; DELETE FROM uploads; DELETE FROM parts; DELETE FROM bad_rows;'));
   }
 
   archive(archiveId: string): ArchiveRow | undefined {
-    return this.stmt('SELECT * FROM archives WHERE archive_id = ?').get(archiveId) as ArchiveRow | undefined;
+    const row = this.stmt(`${ARCHIVE_SELECT} WHERE a.id_hash = ? AND a.archive_id = ?`).get(stringHash(archiveId), archiveId) as StoredArchive | undefined;
+    return row && toArchiveRow(row);
+  }
+
+  archiveBySeq(seq: number): ArchiveRow | undefined {
+    const row = this.stmt(`${ARCHIVE_SELECT} WHERE a.seq = ?`).get(seq) as StoredArchive | undefined;
+    return row && toArchiveRow(row);
   }
 
   archiveByJob(jobId: string): ArchiveRow | undefined {
-    return this.stmt('SELECT * FROM archives WHERE job_id = ?').get(jobId) as ArchiveRow | undefined;
+    const row = this.stmt(`${ARCHIVE_SELECT} WHERE a.job_id = ?`).get(jobId) as StoredArchive | undefined;
+    return row && toArchiveRow(row);
   }
 
   archiveByKey(key: string): ArchiveRow | undefined {
-    return this.stmt('SELECT * FROM archives WHERE key = ?').get(key) as ArchiveRow | undefined;
+    const row = this.stmt(`${ARCHIVE_SELECT} WHERE a.key_hash = ? AND a.key = ?`).get(stringHash(key), key) as StoredArchive | undefined;
+    return row && toArchiveRow(row);
+  }
+
+  /** Whether some archive other than `seq` has `key` as its key. */
+  isKeyTaken(key: string, exceptSeq = 0): boolean {
+    return this.stmt('SELECT 1 FROM archives WHERE key_hash = ? AND key = ? AND seq <> ? LIMIT 1').get(stringHash(key), key, exceptSeq) !== undefined;
+  }
+
+  setKey(seq: number, key: string): void {
+    this.stmt('UPDATE archives SET key = ?, key_hash = ? WHERE seq = ?').run(key, stringHash(key), seq);
+  }
+
+  /**
+   * Hashes of keys held by more than one archive (real collisions, or distinct keys whose hashes collide), read
+   * from the key index alone.
+   */
+  sharedKeyHashes(): number[] {
+    return this.stmt('SELECT key_hash FROM archives GROUP BY key_hash HAVING COUNT(*) > 1').pluck().all() as number[];
+  }
+
+  archivesWithKeyHash(keyHash: number): { seq: number; archive_id: string; key: string; creation_date: string }[] {
+    return this.stmt('SELECT seq, archive_id, key, creation_date FROM archives WHERE key_hash = ?').all(keyHash) as {
+      seq: number;
+      archive_id: string;
+      key: string;
+      creation_date: string;
+    }[];
+  }
+
+  /** Fails every archive too large to copy at all; returns how many. */
+  failLargerThan(size: number, reason: string): number {
+    return this.stmt(`UPDATE archives SET status = ${CODE.failed}, error = ? WHERE size > ? AND status < ${FIRST_CLOSED}`).run(reason, size).changes;
   }
 
   /**
@@ -325,25 +450,40 @@ export class TransferState {
    * allow writes on a connection while one of its statements is being iterated).
    */
   *iterateArchivesSnapshot(pageSize = 10_000): IterableIterator<ArchiveRow> {
-    const page = this.stmt('SELECT * FROM archives WHERE seq > ? ORDER BY seq LIMIT ?');
+    const page = this.stmt(`${ARCHIVE_SELECT} WHERE a.seq > ? ORDER BY a.seq LIMIT ?`);
     for (let after = 0; ; ) {
-      const rows = page.all(after, pageSize) as ArchiveRow[];
-      yield* rows;
+      const rows = page.all(after, pageSize) as StoredArchive[];
+      for (const row of rows) yield toArchiveRow(row);
       if (rows.length < pageSize) return;
       after = rows[rows.length - 1]!.seq;
     }
   }
 
-  archivesWithStatus(status: ArchiveStatus, limit = -1): ArchiveRow[] {
-    return this.stmt('SELECT * FROM archives WHERE status = ? ORDER BY seq LIMIT ?').all(status, limit) as ArchiveRow[];
+  /** Open archives of one status, in inventory order (through the index of open archives). */
+  archivesWithStatus(status: Exclude<ArchiveStatus, 'verified' | 'failed'>, limit = -1): ArchiveRow[] {
+    return (
+      this.stmt(`${ARCHIVE_SELECT} WHERE a.status = ? AND a.status < ${FIRST_CLOSED} ORDER BY a.seq LIMIT ?`).all(CODE[status], limit) as StoredArchive[]
+    ).map(toArchiveRow);
   }
 
-  /** Updates one archive's columns and bumps its timestamp. */
-  updateArchive(archiveId: string, fields: Partial<Omit<ArchiveRow, 'archive_id' | 'seq'>>): void {
-    const names = Object.keys(fields);
-    this.db
-      .prepare(`UPDATE archives SET ${names.map((n) => `${n} = @${n}`).join(', ')}, updated_at = @updated_at WHERE archive_id = @archive_id`)
-      .run({ ...fields, archive_id: archiveId, updated_at: Date.now() });
+  /** Staged archives, longest ready first (those without a job, which cannot expire, before all). */
+  stagedByReadiness(limit: number): ArchiveRow[] {
+    return (this.stmt(`${ARCHIVE_SELECT} WHERE a.status = ${CODE.staged} ORDER BY a.job_ready_at LIMIT ?`).all(limit) as StoredArchive[]).map(toArchiveRow);
+  }
+
+  /** Staged archives whose job became ready before `readyBefore`. */
+  stagedReadyBefore(readyBefore: number): ArchiveRow[] {
+    return (
+      this.stmt(`${ARCHIVE_SELECT} WHERE a.status = ${CODE.staged} AND a.job_ready_at < ? ORDER BY a.job_ready_at`).all(readyBefore) as StoredArchive[]
+    ).map(toArchiveRow);
+  }
+
+  /** Updates one archive's columns. */
+  updateArchive(seq: number, fields: ArchiveUpdate): void {
+    const names = Object.keys(fields) as (keyof ArchiveUpdate)[];
+    const values: Record<string, unknown> = { seq };
+    for (const n of names) values[n] = n === 'status' ? CODE[fields.status!] : fields[n];
+    this.stmt(`UPDATE archives SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE seq = @seq`).run(values);
   }
 
   /** Runs `fn` in one transaction (batched writes, all-or-nothing). */
@@ -353,90 +493,134 @@ export class TransferState {
 
   /** Puts archives that failed for transient reasons back in the queue, keeping their uploads and parts. */
   retryTransientFailures(): number {
-    return this.db
-      .prepare("UPDATE archives SET status = 'planned', job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0 WHERE status = 'failed' AND retryable = 1")
-      .run().changes;
+    return this.stmt(
+      `UPDATE archives SET status = ${CODE.planned}, job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0 WHERE status = ${CODE.failed} AND retryable = 1`,
+    ).run().changes;
   }
 
   anyRetryableFailure(): boolean {
-    return this.stmt("SELECT 1 FROM archives WHERE status = 'failed' AND retryable = 1 LIMIT 1").get() !== undefined;
+    return this.stmt(`SELECT 1 FROM archives WHERE status = ${CODE.failed} AND retryable = 1 LIMIT 1`).get() !== undefined;
   }
 
-  partCount(archiveId: string): number {
-    return (this.stmt('SELECT COUNT(*) AS n FROM parts WHERE archive_id = ?').get(archiveId) as { n: number }).n;
+  /** Records the multipart upload of an archive with the plan its parts follow, decided once. */
+  setUpload(seq: number, upload: UploadPlan): void {
+    this.stmt('INSERT OR REPLACE INTO uploads (seq, upload_id, range_size, part_size, part_count) VALUES (?, ?, ?, ?, ?)').run(
+      seq,
+      upload.uploadId,
+      upload.rangeSize,
+      upload.partSize,
+      upload.partCount,
+    );
   }
 
-  parts(archiveId: string): PartRow[] {
-    return this.stmt('SELECT * FROM parts WHERE archive_id = ? ORDER BY part_number').all(archiveId) as PartRow[];
+  /** Staged archives whose multipart upload has begun: being copied, or to be continued. */
+  stagedWithUploads(): { archives: number; bytes: number } {
+    const row = this.stmt(
+      `SELECT COUNT(*) AS archives, COALESCE(SUM(a.size), 0) AS bytes FROM uploads u JOIN archives a ON a.seq = u.seq WHERE a.status = ${CODE.staged}`,
+    ).get() as { archives: number; bytes: number };
+    return row;
   }
 
-  recordPart(part: PartRow, bytes: number, ms: number): void {
+  partCount(seq: number): number {
+    return this.stmt('SELECT COUNT(*) FROM parts WHERE seq = ?').pluck().get(seq) as number;
+  }
+
+  parts(seq: number): PartRow[] {
+    const rows = this.stmt('SELECT * FROM parts WHERE seq = ? ORDER BY part_number').all(seq) as (Omit<PartRow, 'tree_hashes'> & { tree_hashes: Buffer })[];
+    return rows.map((r) => ({ ...r, tree_hashes: splitHashes(r.tree_hashes) }));
+  }
+
+  recordPart(part: PartRow): void {
+    this.stmt('INSERT OR REPLACE INTO parts (seq, part_number, etag, checksum_sha256, tree_hashes) VALUES (?, ?, ?, ?, ?)').run(
+      part.seq,
+      part.part_number,
+      part.etag,
+      part.checksum_sha256,
+      Buffer.concat(part.tree_hashes.map((h) => Buffer.from(h, 'hex'))),
+    );
+  }
+
+  /** The archive's multipart upload is gone (aborted, vanished, completed): its record and parts go with it. */
+  forgetUpload(seq: number): void {
     this.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO parts (archive_id, part_number, etag, checksum_sha256, tree_hashes)
-           VALUES (@archive_id, @part_number, @etag, @checksum_sha256, @tree_hashes)`,
-        )
-        .run(part);
-      this.addProgress(bytes, ms);
+      this.stmt('DELETE FROM parts WHERE seq = ?').run(seq);
+      this.stmt('DELETE FROM uploads WHERE seq = ?').run(seq);
     });
-  }
-
-  addProgress(bytes: number, ms: number): void {
-    this.stmt('UPDATE progress SET bytes_copied = bytes_copied + ?, copy_ms = copy_ms + ? WHERE id = 1').run(bytes, Math.round(ms));
-  }
-
-  progress(): { bytesCopied: number; copyMs: number } {
-    const row = this.stmt('SELECT bytes_copied, copy_ms FROM progress WHERE id = 1').get() as { bytes_copied: number; copy_ms: number };
-    return { bytesCopied: row.bytes_copied, copyMs: row.copy_ms };
-  }
-
-  /** The archive's multipart upload is gone (aborted, vanished): its recorded parts go with it. */
-  forgetUpload(archiveId: string): void {
-    this.transaction(() => {
-      this.deleteParts(archiveId);
-      this.updateArchive(archiveId, { upload_id: null });
-    });
-  }
-
-  deleteParts(archiveId: string): void {
-    this.stmt('DELETE FROM parts WHERE archive_id = ?').run(archiveId);
   }
 
   /**
-   * Archives and bytes in the given statuses. Uses the status index, so it costs what is in those statuses (a
-   * few thousand in flight), not the whole vault: the engine asks on every turn of its loop.
+   * Job ids seen in one pass over Glacier's job list, kept in a temporary table (not in memory: hundreds of
+   * thousands of jobs may be in flight), to find the archives whose job Glacier no longer lists.
    */
+  startJobListing(): void {
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS listed_jobs (job_id TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.listed_jobs;');
+  }
+
+  noteListedJobs(jobIds: readonly string[]): void {
+    const insert = this.stmt('INSERT OR IGNORE INTO temp.listed_jobs (job_id) VALUES (?)');
+    this.transaction(() => {
+      for (const id of jobIds) insert.run(id);
+    });
+  }
+
+  /** Requested or staged archives whose job the last listing did not include. */
+  archivesWithUnlistedJobs(): ArchiveRow[] {
+    return (
+      this.stmt(
+        `${ARCHIVE_SELECT} WHERE a.status IN (${CODE.requested}, ${CODE.staged}) AND a.status < ${FIRST_CLOSED} AND a.job_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM temp.listed_jobs l WHERE l.job_id = a.job_id)`,
+      ).all() as StoredArchive[]
+    ).map(toArchiveRow);
+  }
+
+  endJobListing(): void {
+    this.db.exec('DELETE FROM temp.listed_jobs');
+  }
+
+  /** Adds to named counters (bytes copied, billed requests, re-requests). */
+  addCounters(deltas: Iterable<[string, number]>): void {
+    const add = this.stmt('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value');
+    this.transaction(() => {
+      for (const [name, delta] of deltas) if (delta !== 0) add.run(name, delta);
+    });
+  }
+
+  counters(): Map<string, number> {
+    const rows = this.stmt('SELECT name, value FROM counters').all() as { name: string; value: number }[];
+    return new Map(rows.map((r) => [r.name, r.value]));
+  }
+
+  /** Archives and bytes in the given statuses, from the per-status totals (no scan). */
   totalWithStatus(statuses: readonly ArchiveStatus[]): { archives: number; bytes: number } {
-    const row = this.db
-      .prepare(`SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM archives WHERE status IN (${statuses.map(() => '?').join(', ')})`)
-      .get(...statuses) as { n: number; bytes: number };
-    return { archives: row.n, bytes: row.bytes };
+    const counts = this.counts();
+    return totalOf(Object.fromEntries(statuses.map((s) => [s, counts[s]])) as Counts);
   }
 
-  anyWithStatus(statuses: readonly ArchiveStatus[]): boolean {
-    return this.stmt(`SELECT 1 FROM archives WHERE status IN (${statuses.map(() => '?').join(', ')}) LIMIT 1`).get(...statuses) !== undefined;
-  }
-
-  /** Archive count and bytes per status: a scan of every archive, for reports. */
-  counts(): Record<ArchiveStatus, { archives: number; bytes: number }> {
-    const out = Object.fromEntries(ARCHIVE_STATUSES.map((s) => [s, { archives: 0, bytes: 0 }])) as Record<ArchiveStatus, { archives: number; bytes: number }>;
-    const rows = this.stmt('SELECT status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM archives GROUP BY status').all() as {
-      status: ArchiveStatus;
-      n: number;
-      bytes: number;
-    }[];
-    for (const r of rows) out[r.status] = { archives: r.n, bytes: r.bytes };
+  /** Archive count and bytes per status, kept up to date by triggers: costs the same for ten or ten million. */
+  counts(): Counts {
+    const out = Object.fromEntries(ARCHIVE_STATUSES.map((s) => [s, { archives: 0, bytes: 0 }])) as Counts;
+    for (const r of this.stmt('SELECT status, archives, bytes FROM totals').all() as { status: number; archives: number; bytes: number }[]) {
+      const name = ARCHIVE_STATUSES[r.status];
+      if (name) out[name] = { archives: r.archives, bytes: r.bytes };
+    }
     return out;
   }
 
   failures(limit = 50): { archive_id: string; key: string | null; error: string | null }[] {
-    return this.db
-      .prepare("SELECT archive_id, key, error FROM archives WHERE status = 'failed' ORDER BY seq LIMIT ?")
-      .all(limit) as { archive_id: string; key: string | null; error: string | null }[];
+    return this.stmt(`SELECT archive_id, key, error FROM archives WHERE status = ${CODE.failed} ORDER BY seq LIMIT ?`).all(limit) as {
+      archive_id: string;
+      key: string | null;
+      error: string | null;
+    }[];
   }
 
   integrityCheck(): string {
     return (this.db.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
   }
+}
+
+function splitHashes(blob: Buffer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < blob.length; i += 32) out.push(blob.subarray(i, i + 32).toString('hex'));
+  return out;
 }

@@ -9,15 +9,15 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { GlacierClient } from '@aws-sdk/client-glacier';
-import type { LimitFunction } from 'p-limit';
 import { ArchiveFailure, describeError, httpStatusOf, isNotFound } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
-import type { EventSink } from '../engine/events.js';
-import { partRanges } from '../plan/chunks.js';
-import type { ArchiveRow, TransferState } from '../state/db.js';
+import type { EventSink } from '../events.js';
+import { partRanges, planArchive, type ArchivePlan } from '../plan/chunks.js';
+import type { Accounting } from '../state/accounting.js';
+import { COUNTER, type ArchiveRow, type TransferState } from '../state/db.js';
 import { archiveTreeHash, compositeSha256, sha256Base64 } from '../verify/checksums.js';
 import { treeHashHex } from '../verify/tree-hash.js';
-import { copyPart, streamRange, type RangeSource } from './part-copy.js';
+import { copyPart, streamIntoRequest, streamRange, type RangeSource } from './part-copy.js';
 
 /** The archive's retrieval job output is gone (24 h window passed, or never existed): request it again. */
 export class JobExpiredError extends Error {
@@ -39,6 +39,9 @@ export class UploadLostError extends Error {
   }
 }
 
+/** Runs `fn` in a slot of the pool of streams (parts, streamed archives) in flight. */
+export type StreamSlot = <T>(fn: () => Promise<T>) => Promise<T>;
+
 export interface ArchiveCopyContext {
   vault: string;
   bucket: string;
@@ -52,8 +55,11 @@ export interface ArchiveCopyContext {
   /** S3 client without retries, for streamed parts (a stream cannot be rewound; we retry the whole part) */
   streamingS3: S3Client;
   state: TransferState;
-  /** The shared worker pool: one slot per part (or small archive) in flight */
-  limit: LimitFunction;
+  accounting: Accounting;
+  /** Preferred part size of the transfer: archives up to it are written with one PutObject */
+  partSize: number;
+  /** The shared pool of streams: one slot per part or streamed archive in flight */
+  limit: StreamSlot;
   signal: AbortSignal;
   emit: EventSink;
   maxAttempts: number;
@@ -96,25 +102,34 @@ function treeHashFailure(archive: ArchiveRow, actual: string): ArchiveFailure {
   return new ArchiveFailure(`retrieved bytes have tree hash ${actual}, the inventory says ${archive.tree_hash}`);
 }
 
+/** The archive's plan: the one its multipart upload was started with, else the one its size calls for now. */
+export function planOf(archive: ArchiveRow, partSize: number): ArchivePlan {
+  if (archive.upload_id) {
+    return { method: 'multipart', rangeSize: archive.range_size!, partSize: archive.part_size!, partCount: archive.part_count! };
+  }
+  return planArchive(archive.size, partSize);
+}
+
 /**
  * Copies one archive whose retrieval job is ready (or which is empty) and records it verified. Throws
  * JobExpiredError when the job output is gone, ArchiveFailure when the archive cannot be copied as it is.
  */
 export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<void> {
-  if (archive.size === 0) return putSmall(ctx, archive, Buffer.alloc(0), EMPTY_TREE_HASH);
+  if (archive.size === 0) return putBuffered(ctx, archive, Buffer.alloc(0), EMPTY_TREE_HASH);
   const source: RangeSource = { glacier: ctx.glacier, vault: ctx.vault, archiveId: archive.archive_id, archiveSize: archive.size, jobId: archive.job_id! };
   const onBytes = (n: number) => ctx.emit({ type: 'bytes', n });
-  if (archive.part_count === 1 && archive.size <= archive.range_size!) {
-    const { data, treeHash } = await ctx.limit(() =>
-      retrying(ctx, archive, 1, async () => {
-        const chunks: Buffer[] = [];
-        const verified = await streamRange(source, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
-        return { data: Buffer.concat(chunks), treeHash: verified.treeHash };
-      }),
-    );
-    return putSmall(ctx, archive, data, treeHash);
+  const plan = planOf(archive, ctx.partSize);
+  if (plan.method === 'buffered') {
+    // Tiny: held in memory (not in a stream slot), so many can be in flight to hide round trips.
+    const { data, treeHash } = await retrying(ctx, archive, 1, async () => {
+      const chunks: Buffer[] = [];
+      const verified = await streamRange(source, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
+      return { data: Buffer.concat(chunks), treeHash: verified.treeHash };
+    });
+    return putBuffered(ctx, archive, data, treeHash);
   }
-  return copyMultipart(ctx, archive, source, onBytes);
+  if (plan.method === 'streamed') return ctx.limit(() => putStreamed(ctx, archive, source, onBytes));
+  return copyMultipart(ctx, archive, plan, source, onBytes);
 }
 
 /** Retries one unit of work; a vanished job output surfaces as JobExpiredError. */
@@ -138,7 +153,7 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
   );
 }
 
-async function putSmall(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
+async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
   if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
   const checksum = sha256Base64(data);
   try {
@@ -148,41 +163,86 @@ async function putSmall(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buff
     );
   } catch (e) {
     if (!isPreconditionFailed(e)) throw e;
-    if (!(await adoptExistingObject(ctx, archive, checksum))) throw keyTaken(archive);
+    if ((await adoptExistingObject(ctx, archive, checksum)) === undefined) throw keyTaken(archive);
   }
-  ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: checksum, error: null });
-  ctx.state.addProgress(data.length, 0);
+  recordVerified(ctx, archive, checksum);
 }
 
-async function ensureUpload(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<string> {
+/**
+ * One GetJobOutput streamed into one PutObject: one billed request. The tree hash is checked before the body
+ * ends (streamIntoRequest), so S3 stores the object only if its bytes are the archive's.
+ */
+async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSource, onBytes: (n: number) => void): Promise<void> {
+  let checksum: string | undefined;
+  try {
+    const { result } = await retrying(ctx, archive, 1, () =>
+      streamIntoRequest(
+        source,
+        [{ start: 0, end: archive.size - 1 }],
+        (body, length, signal) =>
+          ctx.streamingS3.send(
+            new PutObjectCommand({ ...objectSettings(ctx, archive), Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*' }),
+            { abortSignal: signal },
+          ),
+        {
+          signal: ctx.signal,
+          onBytes,
+          // The whole archive's tree hash must be the inventory's before S3 may complete the object.
+          beforeEnd: ([whole]) => {
+            if (whole!.treeHash !== archive.tree_hash) throw treeHashFailure(archive, whole!.treeHash);
+          },
+        },
+      ),
+    );
+    checksum = result.ChecksumSHA256;
+    if (!checksum) throw new Error(`S3 did not confirm the SHA-256 of ${archive.key}`);
+  } catch (e) {
+    if (!isPreconditionFailed(e)) throw e;
+    // An earlier attempt whose answer was lost stored it (only verified bodies are ever ended), or it is not ours.
+    checksum = await adoptExistingObject(ctx, archive);
+    if (checksum === undefined) throw keyTaken(archive);
+  }
+  recordVerified(ctx, archive, checksum);
+}
+
+/** The archive is in S3 and verified: its job and upload records are no longer needed. */
+function recordVerified(ctx: ArchiveCopyContext, archive: ArchiveRow, checksum: string): void {
+  // A multipart archive's bytes were counted part by part.
+  if (!archive.upload_id) ctx.accounting.add(COUNTER.bytesCopied, archive.size);
+  ctx.state.transaction(() => {
+    ctx.state.updateArchive(archive.seq, { status: 'verified', object_checksum: checksum, error: null, job_id: null, job_ready_at: null });
+    if (archive.upload_id) ctx.state.forgetUpload(archive.seq);
+  });
+}
+
+async function ensureUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, plan: ArchivePlan): Promise<string> {
   if (archive.upload_id) return archive.upload_id;
   const created = await ctx.s3.send(
     new CreateMultipartUploadCommand({ ...objectSettings(ctx, archive), ChecksumAlgorithm: 'SHA256' }),
     { abortSignal: ctx.signal },
   );
   // An upload created but not recorded (crash right here) is found and aborted by cleanup.
-  ctx.state.updateArchive(archive.archive_id, { upload_id: created.UploadId! });
-  archive.upload_id = created.UploadId!;
-  return created.UploadId!;
+  const uploadId = created.UploadId!;
+  ctx.state.setUpload(archive.seq, { uploadId, rangeSize: plan.rangeSize, partSize: plan.partSize, partCount: plan.partCount });
+  Object.assign(archive, { upload_id: uploadId, range_size: plan.rangeSize, part_size: plan.partSize, part_count: plan.partCount });
+  return uploadId;
 }
 
-async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSource, onBytes: (n: number) => void) {
-  const uploadId = await ensureUpload(ctx, archive);
-  const done = new Set(ctx.state.parts(archive.archive_id).map((p) => p.part_number));
-  const plan = { rangeSize: archive.range_size!, partSize: archive.part_size! };
+async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan: ArchivePlan, source: RangeSource, onBytes: (n: number) => void) {
+  const uploadId = await ensureUpload(ctx, archive, plan);
+  const done = new Set(ctx.state.parts(archive.seq).map((p) => p.part_number));
   // One failing part stops its siblings: they would fail the same way (expired job) or waste retrievals.
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
   setMaxListeners(0, signal); // one listener per part in flight
   const partCtx = { ...ctx, signal };
   const todo: number[] = [];
-  for (let n = 1; n <= archive.part_count!; n++) if (!done.has(n)) todo.push(n);
+  for (let n = 1; n <= plan.partCount; n++) if (!done.has(n)) todo.push(n);
   const results = await Promise.allSettled(
     todo.map((partNumber) =>
       ctx.limit(async () => {
         if (signal.aborted) throw signal.reason;
         const { ranges } = partRanges(archive.size, plan, partNumber);
-        const started = Date.now();
         try {
           const part = await retrying(partCtx, archive, partNumber, () =>
             copyPart(
@@ -192,18 +252,14 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, sourc
               { signal, onBytes },
             ),
           );
-          const bytes = ranges.reduce((n, r) => n + r.end - r.start + 1, 0);
-          ctx.state.recordPart(
-            {
-              archive_id: archive.archive_id,
-              part_number: partNumber,
-              etag: part.etag,
-              checksum_sha256: part.checksumSha256,
-              tree_hashes: part.ranges.map((r) => r.treeHash).join(','),
-            },
-            bytes,
-            Date.now() - started,
-          );
+          ctx.state.recordPart({
+            seq: archive.seq,
+            part_number: partNumber,
+            etag: part.etag,
+            checksum_sha256: part.checksumSha256,
+            tree_hashes: part.ranges.map((r) => r.treeHash),
+          });
+          ctx.accounting.add(COUNTER.bytesCopied, ranges.reduce((n, r) => n + r.end - r.start + 1, 0));
         } catch (e) {
           stop.abort(e);
           throw e;
@@ -214,26 +270,24 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, sourc
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure) {
     const reason = stop.signal.reason ?? failure.reason;
-    if ((reason as { name?: string }).name === 'NoSuchUpload') {
-      ctx.state.forgetUpload(archive.archive_id);
-    }
+    if ((reason as { name?: string }).name === 'NoSuchUpload') ctx.state.forgetUpload(archive.seq);
     throw reason;
   }
   await completeUpload(ctx, archive, uploadId);
 }
 
 async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uploadId: string): Promise<void> {
-  const parts = ctx.state.parts(archive.archive_id);
-  const treeHash = archiveTreeHash(parts.flatMap((p) => p.tree_hashes.split(',')));
+  const parts = ctx.state.parts(archive.seq);
+  const treeHash = archiveTreeHash(parts.flatMap((p) => p.tree_hashes));
   if (treeHash !== archive.tree_hash) {
     await ctx.s3
       .send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: archive.key!, UploadId: uploadId, ExpectedBucketOwner: ctx.expectedBucketOwner }))
       .catch(() => undefined); // cleanup aborts it later if this fails
-    ctx.state.forgetUpload(archive.archive_id);
+    ctx.state.forgetUpload(archive.seq);
     throw treeHashFailure(archive, treeHash);
   }
   const composite = compositeSha256(parts.map((p) => p.checksum_sha256));
-  ctx.state.updateArchive(archive.archive_id, { status: 'completing' });
+  ctx.state.updateArchive(archive.seq, { status: 'completing' });
   try {
     const result = await ctx.s3.send(
       new CompleteMultipartUploadCommand({
@@ -250,19 +304,19 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
       throw new ArchiveFailure(`S3 reports checksum ${result.ChecksumSHA256} for ${archive.key}, expected ${composite}`);
     }
   } catch (e) {
-    const adopted = (isNotFound(e) || isPreconditionFailed(e)) && (await adoptExistingObject(ctx, archive, composite));
+    const adopted = (isNotFound(e) || isPreconditionFailed(e)) && (await adoptExistingObject(ctx, archive, composite)) !== undefined;
     if (!adopted) {
-      ctx.state.updateArchive(archive.archive_id, { status: 'staged' });
+      ctx.state.updateArchive(archive.seq, { status: 'staged' });
       if (isPreconditionFailed(e)) throw keyTaken(archive);
       if ((e as { name?: string }).name === 'NoSuchUpload') {
         // Aborted meanwhile (a lifecycle rule, a cleanup) and not completed: its parts are gone with it.
-        ctx.state.forgetUpload(archive.archive_id);
+        ctx.state.forgetUpload(archive.seq);
         throw new UploadLostError(archive.archive_id, uploadId);
       }
       throw e;
     }
   }
-  ctx.state.updateArchive(archive.archive_id, { status: 'verified', object_checksum: composite, error: null });
+  recordVerified(ctx, archive, composite);
 }
 
 function isPreconditionFailed(e: unknown): boolean {
@@ -276,17 +330,26 @@ function keyTaken(archive: ArchiveRow): ArchiveFailure {
 
 /**
  * A write that S3 carried out but whose answer we lost (crash, dropped connection): the object is there. Adopted
- * only if it names our archive and its checksum is the one we computed (the composite of our recorded parts, or
- * the SHA-256 of a single put).
+ * only if it names our archive and, where we know the checksum it must have (the composite of our recorded
+ * parts, the SHA-256 of a buffered put), has that checksum. A streamed put's checksum is S3's own (the SDK
+ * hashes the body as it goes), so there the object is adopted on its archive id with the checksum S3 reports:
+ * it was written with If-None-Match, and the tool ends a body only after its bytes verified. Returns the
+ * adopted object's checksum.
  */
-export async function adoptExistingObject(ctx: Pick<ArchiveCopyContext, 's3' | 'bucket' | 'expectedBucketOwner'>, archive: ArchiveRow, checksum: string): Promise<boolean> {
+export async function adoptExistingObject(
+  ctx: Pick<ArchiveCopyContext, 's3' | 'bucket' | 'expectedBucketOwner'>,
+  archive: ArchiveRow,
+  checksum?: string,
+): Promise<string | undefined> {
   try {
     const head = await ctx.s3.send(
       new HeadObjectCommand({ Bucket: ctx.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: ctx.expectedBucketOwner }),
     );
-    return head.ChecksumSHA256 === checksum && head.Metadata?.['glacier-archive-id'] === archive.archive_id;
+    const ours = head.Metadata?.['glacier-archive-id'] === archive.archive_id && head.Metadata?.['glacier-tree-hash'] === archive.tree_hash;
+    const found = head.ChecksumSHA256;
+    return ours && found !== undefined && (checksum === undefined || found === checksum) ? found : undefined;
   } catch (e) {
-    if (isNotFound(e)) return false;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

@@ -22,7 +22,7 @@ export async function abortStaleUploads(s3: S3Client, state: TransferState, opti
       if (inUse) continue;
       await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId!, ExpectedBucketOwner: expectedBucketOwner }));
       // A failed archive retried later starts a new upload: its parts went with this one.
-      if (archive.upload_id === upload.UploadId) state.forgetUpload(archive.archive_id);
+      if (archive.upload_id === upload.UploadId) state.forgetUpload(archive.seq);
       aborted++;
     }
     if (!page.IsTruncated) return aborted;

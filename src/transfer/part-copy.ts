@@ -82,39 +82,28 @@ export interface CopiedPart {
 }
 
 /**
- * Copies one part: its download ranges, one GetJobOutput each, streamed straight into one UploadPart whose
- * SHA-256 the SDK computes from the same bytes and sends as a trailer, which S3 checks against what it received
- * (BadDigest otherwise). A range whose tree hash is wrong aborts the upload before its body ends, so S3 never
- * stores it; a part is only reported (and then recorded) once every range verified. So each byte is hashed
- * twice here, tree hash and SHA-256, as design §6 budgets.
+ * Streams download ranges, one GetJobOutput each, into one S3 request body (an UploadPart or a PutObject) that
+ * `send` starts at once with a known length. The SDK computes the body's SHA-256 from the same bytes and sends
+ * it as a trailer, which S3 checks against what it received (BadDigest otherwise); the trailer goes only once
+ * the body ends, and the body ends only once every range's tree hash verified (and `beforeEnd` accepted them),
+ * so wrong bytes abort the request before S3 can store anything. Each byte is hashed twice here, tree hash and SHA-256, as
+ * design §6 budgets.
  */
-export async function copyPart(
+export async function streamIntoRequest<R>(
   source: RangeSource,
-  target: PartTarget,
   ranges: { start: number; end: number }[],
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
-): Promise<CopiedPart> {
+  send: (body: Readable, contentLength: number, signal: AbortSignal) => Promise<R>,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void; beforeEnd?: (ranges: VerifiedRange[]) => void } = {},
+): Promise<{ result: R; ranges: VerifiedRange[] }> {
   const length = ranges.reduce((n, r) => n + r.end - r.start + 1, 0);
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const upload = target.s3.send(
-    new UploadPartCommand({
-      Bucket: target.bucket,
-      Key: target.key,
-      UploadId: target.uploadId,
-      PartNumber: target.partNumber,
-      Body: body,
-      ContentLength: length,
-      ChecksumAlgorithm: 'SHA256',
-      ExpectedBucketOwner: target.expectedBucketOwner,
-    }),
-    { abortSignal: abort.signal },
-  );
-  // If the upload fails first, stop feeding it: the write loop below sees the destroyed stream. The body is
+  const request = send(body, length, abort.signal);
+  // If the request fails first, stop feeding it: the write loop below sees the destroyed stream. The body is
   // destroyed without an error: the SDK's chunked-encoding wrapper would re-emit one where nobody listens.
-  const uploadFailed = upload.then(
+  const requestFailed = request.then(
     () => undefined,
     (e: unknown) => {
       body.destroy();
@@ -122,24 +111,53 @@ export async function copyPart(
     },
   );
   const write = async (chunk: Buffer) => {
-    if (body.destroyed) throw (await uploadFailed) ?? new Error('upload stream closed');
-    if (!body.write(chunk)) await Promise.race([once(body, 'drain'), uploadFailed.then((e) => Promise.reject(e))]);
+    if (body.destroyed) throw (await requestFailed) ?? new Error('upload stream closed');
+    if (!body.write(chunk)) await Promise.race([once(body, 'drain'), requestFailed.then((e) => Promise.reject(e))]);
   };
   try {
     const verified: VerifiedRange[] = [];
     for (const range of ranges) verified.push(await streamRange(source, range, write, { signal: abort.signal, onBytes: options.onBytes }));
+    options.beforeEnd?.(verified);
     body.end();
-    const result = await upload;
-    if (!result.ChecksumSHA256 || !result.ETag) {
-      throw new Error(`S3 did not confirm the SHA-256 of part ${target.partNumber} of ${target.key}`);
-    }
-    return { etag: result.ETag, checksumSha256: result.ChecksumSHA256, ranges: verified };
+    return { result: await request, ranges: verified };
   } catch (e) {
     abort.abort(e);
     body.destroy();
-    await uploadFailed;
+    await requestFailed;
     throw e;
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** Copies one part of a multipart upload; reported (and then recorded) only once S3 confirmed its SHA-256. */
+export async function copyPart(
+  source: RangeSource,
+  target: PartTarget,
+  ranges: { start: number; end: number }[],
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<CopiedPart> {
+  const { result, ranges: verified } = await streamIntoRequest(
+    source,
+    ranges,
+    (body, length, signal) =>
+      target.s3.send(
+        new UploadPartCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: target.uploadId,
+          PartNumber: target.partNumber,
+          Body: body,
+          ContentLength: length,
+          ChecksumAlgorithm: 'SHA256',
+          ExpectedBucketOwner: target.expectedBucketOwner,
+        }),
+        { abortSignal: signal },
+      ),
+    options,
+  );
+  if (!result.ChecksumSHA256 || !result.ETag) {
+    throw new Error(`S3 did not confirm the SHA-256 of part ${target.partNumber} of ${target.key}`);
+  }
+  return { etag: result.ETag, checksumSha256: result.ChecksumSHA256, ranges: verified };
 }

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { EngineEvent, EventSink } from '../engine/events.js';
+import type { EngineEvent, EventSink } from '../events.js';
 import { totalOf, type TransferState } from '../state/db.js';
 import { formatBytes } from './format.js';
 

@@ -1,4 +1,5 @@
-import type { TransferState } from '../state/db.js';
+import { COUNTER, type TransferState } from '../state/db.js';
+import type { RequestFigures } from '../state/accounting.js';
 import { summarize } from '../engine/transfer.js';
 import { formatBytes, formatDuration } from './format.js';
 
@@ -13,6 +14,8 @@ export interface StatusReport {
   stages: Record<'waiting' | 'requested' | 'staged' | 'downloading' | 'verified' | 'failed', { archives: number; bytes: number }>;
   badRows: number;
   bytesCopied: number;
+  /** Billed requests so far */
+  requests: RequestFigures;
   throughputBytesPerSecond?: number;
   etaSeconds?: number;
   finished: boolean;
@@ -25,15 +28,10 @@ export function statusReport(state: TransferState): StatusReport {
   const counts = state.counts();
   const info = state.transferInfo();
   const summary = summarize(state, counts);
-  const progress = state.progress();
-  const partsInProgress = state.db
-    .prepare(
-      `SELECT COUNT(DISTINCT a.archive_id) AS n, COALESCE(SUM(a.size), 0) AS bytes FROM archives a
-       WHERE a.status = 'staged' AND EXISTS (SELECT 1 FROM parts p WHERE p.archive_id = a.archive_id)`,
-    )
-    .get() as { n: number; bytes: number };
+  const bytesCopied = state.counters().get(COUNTER.bytesCopied) ?? 0;
+  const partsInProgress = state.stagedWithUploads();
   const elapsedMs = (info.finishedAt ?? Date.now()) - info.createdAt;
-  const throughput = progress.bytesCopied > 0 && elapsedMs > 0 ? progress.bytesCopied / (elapsedMs / 1000) : undefined;
+  const throughput = bytesCopied > 0 && elapsedMs > 0 ? bytesCopied / (elapsedMs / 1000) : undefined;
   const remaining = summary.bytes - counts.verified.bytes - counts.failed.bytes;
   return {
     transferId: config.transferId,
@@ -45,13 +43,14 @@ export function statusReport(state: TransferState): StatusReport {
     stages: {
       waiting: counts.planned,
       requested: { archives: counts.requesting.archives + counts.requested.archives, bytes: counts.requesting.bytes + counts.requested.bytes },
-      staged: { archives: counts.staged.archives - partsInProgress.n, bytes: counts.staged.bytes - partsInProgress.bytes },
-      downloading: { archives: partsInProgress.n + counts.completing.archives, bytes: partsInProgress.bytes + counts.completing.bytes },
+      staged: { archives: counts.staged.archives - partsInProgress.archives, bytes: counts.staged.bytes - partsInProgress.bytes },
+      downloading: { archives: partsInProgress.archives + counts.completing.archives, bytes: partsInProgress.bytes + counts.completing.bytes },
       verified: counts.verified,
       failed: counts.failed,
     },
     badRows: summary.badRows,
-    bytesCopied: progress.bytesCopied,
+    bytesCopied,
+    requests: summary.requests,
     throughputBytesPerSecond: throughput,
     // Copy time only: Glacier's retrieval hours are not in it.
     etaSeconds: throughput && remaining > 0 ? remaining / throughput : undefined,
@@ -69,10 +68,17 @@ export function renderStatus(r: StatusReport): string {
     ...(['waiting', 'requested', 'staged', 'downloading', 'verified', 'failed'] as const).map((s) => line(s, r.stages[s])),
   ];
   if (r.badRows > 0) out.push(`  ${r.badRows} inventory rows could not be read (not copied)`);
+  out.push(`  requests     ${renderRequests(r.requests, r.stages.verified.archives)}`);
   out.push(
     `  throughput   ${r.throughputBytesPerSecond ? `${formatBytes(r.throughputBytesPerSecond)}/s` : 'not measured yet'}` +
       (r.etaSeconds !== undefined ? `, copy ETA ${formatDuration(r.etaSeconds * 1000)} once retrievals are ready` : ''),
   );
   for (const f of r.failures.slice(0, 20)) out.push(`  failed: ${f.key ?? f.archiveId}: ${f.reason}`);
   return out.join('\n');
+}
+
+/** Billed requests in one line: S3 writes (per archive copied) and Glacier retrievals (re-requests among them). */
+export function renderRequests(r: RequestFigures, archivesCopied: number): string {
+  const perArchive = archivesCopied > 0 ? ` (${(r.s3Writes / archivesCopied).toFixed(2)} per archive copied)` : '';
+  return `${r.s3Writes} S3 write requests${perArchive}; ${r.retrievals} Glacier retrievals, ${r.reRequests} of them re-requests`;
 }

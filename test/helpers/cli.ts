@@ -160,7 +160,7 @@ export interface StartArgs {
 }
 
 /**
- * `start` as the tests run it: JSON events, a 1 s poll interval (notifications may be lost), 8 MiB ranges,
+ * `start` as the tests run it: JSON events, a 1 s poll interval (notifications may be lost), 8 MiB parts,
  * the simulator as the one endpoint.
  */
 export function startArgs(o: StartArgs): string[] {
@@ -173,7 +173,7 @@ export function startArgs(o: StartArgs): string[] {
     '--region', 'us-east-1',
     '--json',
     '--poll-interval', '1s',
-    '--chunk-size', '8MiB',
+    '--part-size', '8MiB',
     ...(o.extra ?? []),
   ];
 }

@@ -130,7 +130,13 @@ describe('the output window on a fast clock', () => {
         vault: 'slow',
         bucket: 'after-renewal',
         state,
-        extra: ['--inventory', w.writeInventory('slow', 'JSON'), '--concurrency', '1', '--output-window', `${(24 * 3600_000) / TIME_SCALE}ms`],
+        // The copy is assumed fast, so all six are requested at once; then it stalls.
+        extra: [
+          '--inventory', w.writeInventory('slow', 'JSON'),
+          '--concurrency', '1',
+          '--output-window', `${(24 * 3600_000) / TIME_SCALE}ms`,
+          '--expected-throughput', '10GiB',
+        ],
       }),
     );
     run

@@ -48,8 +48,8 @@ describe('bad input and misuse', () => {
   it.each([
     [['--storage-class', 'FROZEN'], /invalid storage class "FROZEN"/],
     [['--tier', 'Instant'], /invalid tier "Instant"/],
-    [['--chunk-size', '12MiB'], /invalid --chunk-size/],
-    [['--chunk-size', 'lots'], /not a size: "lots"/],
+    [['--part-size', '12MiB'], /invalid --part-size/],
+    [['--part-size', 'lots'], /not a size: "lots"/],
     [['--concurrency', '0'], /--concurrency must be a positive integer/],
     [['--inventory', '/nonexistent/inventory.json'], /--inventory file not found/],
   ])('refuses %j before spending anything', (extra, message) => expectRefused(extra, message));

@@ -32,7 +32,7 @@ function stateAtKill(path: string): StateAtKill {
       if (a.key !== null) snapshot.keys.set(a.archive_id, a.key);
       if (a.status === 'verified') snapshot.verified.add(a.archive_id);
       if (a.upload_id !== null) snapshot.uploads.set(a.archive_id, a.upload_id);
-      const parts = state.parts(a.archive_id).map((p) => p.part_number);
+      const parts = state.parts(a.seq).map((p) => p.part_number);
       if (parts.length > 0) snapshot.parts.set(a.archive_id, new Set(parts));
     }
     return snapshot;
