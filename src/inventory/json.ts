@@ -1,3 +1,4 @@
+import type { ChunkReader } from './chunks.js';
 import { JsonInventoryScanner } from './json-scan.js';
 import { checkArchive } from './validate.js';
 import { InventoryFormatError, type InventoryEvent, type InventoryHeader } from './types.js';
@@ -18,45 +19,55 @@ function entryEvent(entry: number, value: unknown): InventoryEvent {
 }
 
 /**
- * Streams a JSON inventory `{"VaultARN","InventoryDate","ArchiveList":[…]}` with memory bounded by one entry.
+ * Reads a JSON inventory `{"VaultARN","InventoryDate","ArchiveList":[…]}` with memory bounded by one entry.
  * The header event comes once: before the first archive when the document names VaultARN and InventoryDate
  * before ArchiveList (as Glacier writes it), otherwise after the last archive. Other top-level members are
  * read (they must be JSON) and ignored; VaultARN or InventoryDate that is not a string is left out of the header.
  */
-export async function* readJsonInventory(chunks: AsyncIterable<Buffer>): AsyncGenerator<InventoryEvent> {
-  const scanner = new JsonInventoryScanner();
-  const header: InventoryHeader = { format: 'json' };
-  const named = new Set<string>();
-  let headerSent = false;
+export class JsonInventoryReader implements ChunkReader<InventoryEvent> {
+  private readonly scanner = new JsonInventoryScanner();
+  private readonly header: InventoryHeader = { format: 'json' };
+  private readonly named = new Set<string>();
+  private headerDue = false;
+  private headerSent = false;
 
-  const name = (key: string) => {
-    if (!SINGLE_MEMBERS.has(key)) return;
-    if (named.has(key)) throw new InventoryFormatError(`not a Glacier vault inventory: the JSON document names ${key} twice`);
-    named.add(key);
-  };
+  write(chunk: Buffer): void {
+    this.scanner.write(chunk);
+  }
 
-  for await (const chunk of chunks) {
-    scanner.write(chunk);
-    for (let item = scanner.next(); item !== undefined; item = scanner.next()) {
-      if (item.kind === 'entry') {
-        yield entryEvent(item.entry, item.value);
-        continue;
-      }
-      name(item.kind === 'list' ? 'ArchiveList' : item.key);
+  end(): void {
+    this.scanner.end();
+    if (!this.named.has('ArchiveList')) {
+      throw new InventoryFormatError('not a Glacier vault inventory: the JSON document has no ArchiveList');
+    }
+    this.headerDue = !this.headerSent;
+  }
+
+  next(): InventoryEvent | undefined {
+    for (let item = this.scanner.next(); item !== undefined; item = this.scanner.next()) {
+      if (item.kind === 'entry') return entryEvent(item.entry, item.value);
+      this.name(item.kind === 'list' ? 'ArchiveList' : item.key);
       if (item.kind === 'list') {
-        if (header.vaultArn !== undefined && header.inventoryDate !== undefined) {
-          headerSent = true;
-          yield { kind: 'header', header };
-        }
+        if (this.header.vaultArn !== undefined && this.header.inventoryDate !== undefined) return this.sendHeader();
       } else if (typeof item.value === 'string') {
-        if (item.key === 'VaultARN') header.vaultArn = item.value;
-        else if (item.key === 'InventoryDate') header.inventoryDate = item.value;
+        if (item.key === 'VaultARN') this.header.vaultArn = item.value;
+        else if (item.key === 'InventoryDate') this.header.inventoryDate = item.value;
       }
     }
+    return this.headerDue ? this.sendHeader() : undefined;
   }
-  scanner.end();
-  if (!named.has('ArchiveList')) {
-    throw new InventoryFormatError('not a Glacier vault inventory: the JSON document has no ArchiveList');
+
+  private sendHeader(): InventoryEvent {
+    this.headerSent = true;
+    this.headerDue = false;
+    return { kind: 'header', header: this.header };
   }
-  if (!headerSent) yield { kind: 'header', header };
+
+  private name(key: string): void {
+    if (!SINGLE_MEMBERS.has(key)) return;
+    if (this.named.has(key)) {
+      throw new InventoryFormatError(`not a Glacier vault inventory: the JSON document names ${key} twice`);
+    }
+    this.named.add(key);
+  }
 }

@@ -523,6 +523,17 @@ describe('reading a CSV inventory', () => {
     expect(archivesOf(events)).toEqual(QUIRKY_ARCHIVES.slice(0, 2));
   });
 
+  it('tells the byte offset of a cut record after lines of multibyte characters, wherever the chunks end', async () => {
+    const bytes = glacierCsv([QUIRKY_ARCHIVES[7]!, QUIRKY_ARCHIVES[7]!, QUIRKY_ARCHIVES[0]!]);
+    const lastLineStart = bytes.lastIndexOf('\r\n', bytes.length - 3) + 2;
+    const cut = bytes.subarray(0, bytes.length - 5);
+    for (let at = 1; at < cut.length; at += 7) {
+      const error = await formatErrorOf(sliced(cut, [at]));
+      expect(error.message).toBe('CSV inventory ends in the middle of line 4 (truncated download?)');
+      expect(error.offset).toBe(lastLineStart);
+    }
+  });
+
   it('cannot tell a document cut exactly at a line break (callers compare the byte count)', async () => {
     const bytes = glacierCsv(QUIRKY_ARCHIVES.slice(0, 3));
     const cutAtLineBreak = bytes.subarray(0, bytes.lastIndexOf('\r\n', bytes.length - 3) + 2);
