@@ -1,5 +1,13 @@
-import { readLines, type TextLine } from './lines.js';
-import { INVENTORY_FIELDS, checkArchive, excerpt, type InventoryField, type RecordProblem } from './validate.js';
+import type { ChunkReader } from './chunks.js';
+import { LineReader, type TextLine } from './lines.js';
+import {
+  INVENTORY_FIELDS,
+  checkArchive,
+  excerpt,
+  type ArchiveCheck,
+  type InventoryField,
+  type RecordProblem,
+} from './validate.js';
 import { InventoryFormatError, type InventoryEvent } from './types.js';
 
 /**
@@ -59,24 +67,25 @@ export function parseCsvHeader({ text, terminated, offset }: TextLine): CsvLayou
   };
 }
 
+function wrongFieldCount(text: string, columnCount: number): RecordProblem {
+  return { reason: `expected ${columnCount} comma-separated fields, found ${text.split(',').length}` };
+}
+
 /** The fields of one record by column, or why the line cannot be one. */
 export function splitCsvRecord(text: string, layout: CsvLayout): string[] | RecordProblem {
   const { columnCount, descriptionColumn } = layout;
-  const wrongCount = (): RecordProblem => ({
-    reason: `expected ${columnCount} comma-separated fields, found ${text.split(',').length}`,
-  });
   const fields = new Array<string>(columnCount);
   let start = 0;
   for (let column = 0; column < descriptionColumn; column++) {
     const comma = text.indexOf(',', start);
-    if (comma === -1) return wrongCount();
+    if (comma === -1) return wrongFieldCount(text, columnCount);
     fields[column] = unquote(text.slice(start, comma));
     start = comma + 1;
   }
   let end = text.length;
   for (let column = columnCount - 1; column > descriptionColumn; column--) {
     const comma = text.lastIndexOf(',', end - 1);
-    if (comma < start) return wrongCount();
+    if (comma < start) return wrongFieldCount(text, columnCount);
     fields[column] = unquote(text.slice(comma + 1, end));
     end = comma;
   }
@@ -84,16 +93,26 @@ export function splitCsvRecord(text: string, layout: CsvLayout): string[] | Reco
   return fields;
 }
 
+function checkRecord(text: string, layout: CsvLayout): ArchiveCheck {
+  const fields = splitCsvRecord(text, layout);
+  if (!Array.isArray(fields)) return fields;
+  const { columnOf } = layout;
+  return checkArchive({
+    ArchiveId: fields[columnOf.ArchiveId],
+    ArchiveDescription: fields[columnOf.ArchiveDescription],
+    CreationDate: fields[columnOf.CreationDate],
+    Size: fields[columnOf.Size],
+    SHA256TreeHash: fields[columnOf.SHA256TreeHash],
+  });
+}
+
 /**
- * Streams a CSV inventory: a header event, then one archive or bad-row event per record. A CSV inventory has no
+ * Reads a CSV inventory: a header event, then one archive or bad-row event per record. A CSV inventory has no
  * end marker, so a download cut exactly at a line break cannot be told from a whole one here; a cut inside a
  * record (the last line unterminated and not a valid record) is an InventoryFormatError.
  */
-export async function* readCsvInventory(chunks: AsyncIterable<Buffer>): AsyncGenerator<InventoryEvent> {
-  let layout: CsvLayout | undefined;
-  let entry = 0;
-  const lines = readLines(
-    chunks,
+export class CsvInventoryReader implements ChunkReader<InventoryEvent> {
+  private readonly lines = new LineReader(
     MAX_LINE_BYTES,
     (line, offset) =>
       new InventoryFormatError(
@@ -101,29 +120,42 @@ export async function* readCsvInventory(chunks: AsyncIterable<Buffer>): AsyncGen
         offset,
       ),
   );
-  for await (const line of lines) {
-    if (line.text.trim() === '') continue;
-    if (!layout) {
-      layout = parseCsvHeader(line);
-      yield { kind: 'header', header: { format: 'csv' } };
-      continue;
+  private layout: CsvLayout | undefined;
+  private entry = 0;
+  private ended = false;
+
+  write(chunk: Buffer): void {
+    this.lines.write(chunk);
+  }
+
+  end(): void {
+    this.lines.end();
+    this.ended = true;
+  }
+
+  next(): InventoryEvent | undefined {
+    for (let line = this.lines.next(); line !== undefined; line = this.lines.next()) {
+      if (line.text.trim() === '') continue;
+      if (!this.layout) {
+        this.layout = parseCsvHeader(line);
+        return { kind: 'header', header: { format: 'csv' } };
+      }
+      return this.recordEvent(line, this.layout);
     }
-    entry++;
-    const fields = splitCsvRecord(line.text, layout);
-    const columnOf = layout.columnOf;
-    const check = Array.isArray(fields)
-      ? checkArchive(Object.fromEntries(INVENTORY_FIELDS.map((field) => [field, fields[columnOf[field]]])))
-      : fields;
-    if ('archive' in check) {
-      yield { kind: 'archive', entry, archive: check.archive };
-    } else if (!line.terminated) {
+    if (this.ended && !this.layout) throw new InventoryFormatError('inventory is empty');
+    return undefined;
+  }
+
+  private recordEvent(line: TextLine, layout: CsvLayout): InventoryEvent {
+    const entry = ++this.entry;
+    const check = checkRecord(line.text, layout);
+    if ('archive' in check) return { kind: 'archive', entry, archive: check.archive };
+    if (!line.terminated) {
       throw new InventoryFormatError(
         `CSV inventory ends in the middle of line ${line.number} (truncated download?)`,
         line.offset,
       );
-    } else {
-      yield { kind: 'bad-row', entry, line: line.number, reason: check.reason, archiveId: check.archiveId };
     }
+    return { kind: 'bad-row', entry, line: line.number, reason: check.reason, archiveId: check.archiveId };
   }
-  if (!layout) throw new InventoryFormatError('inventory is empty');
 }

@@ -2,9 +2,9 @@
  * Streaming readers for Glacier vault inventories (the output of an inventory-retrieval job, or a file the user
  * already has), JSON or CSV, with memory independent of the number of archives.
  */
-import { readCsvInventory } from './csv.js';
-import { readJsonInventory } from './json.js';
-import { byteChunks } from './lines.js';
+import { byteChunks, readChunks, type ChunkReader } from './chunks.js';
+import { CsvInventoryReader } from './csv.js';
+import { JsonInventoryReader } from './json.js';
 import { InventoryFormatError, type ByteSource, type InventoryEvent } from './types.js';
 
 export { CSV_HEADER } from './csv.js';
@@ -30,28 +30,43 @@ function documentStart(head: Buffer): { bomLength: number; first: number } | 'mo
 }
 
 /**
+ * Tells JSON from CSV by the first byte that is not whitespace, and hands the document, past an optional byte
+ * order mark, to that format's reader.
+ */
+class InventoryReader implements ChunkReader<InventoryEvent> {
+  private head = Buffer.alloc(0);
+  private format: ChunkReader<InventoryEvent> | undefined;
+
+  write(chunk: Buffer): void {
+    if (this.format) return this.format.write(chunk);
+    this.head = Buffer.concat([this.head, chunk]);
+    const start = documentStart(this.head);
+    if (start === 'more') {
+      if (this.head.length > MAX_LEADING_BYTES) {
+        throw new InventoryFormatError(`not a Glacier vault inventory: its first ${this.head.length} bytes are blank`);
+      }
+      return;
+    }
+    this.format = start.first === 0x7b /* { */ ? new JsonInventoryReader() : new CsvInventoryReader();
+    this.format.write(this.head.subarray(start.bomLength));
+  }
+
+  end(): void {
+    if (!this.format) throw new InventoryFormatError('inventory is empty');
+    this.format.end();
+  }
+
+  next(): InventoryEvent | undefined {
+    return this.format?.next();
+  }
+}
+
+/**
  * Streams a Glacier vault inventory, JSON or CSV (told apart by the first byte that is not whitespace), as
  * events: one `header`, an `archive` per valid record and a `bad-row` per record that is not one, in document
  * order. Memory is bounded by one record, whatever the number of entries. Throws InventoryFormatError when the
  * document is empty, truncated, or not an inventory; events already yielded stay valid.
  */
-export async function* readInventory(source: ByteSource): AsyncGenerator<InventoryEvent> {
-  const chunks = byteChunks(source);
-  let head = Buffer.alloc(0);
-  let start: ReturnType<typeof documentStart> = 'more';
-  while (start === 'more') {
-    const next = await chunks.next();
-    if (next.done) throw new InventoryFormatError('inventory is empty');
-    head = Buffer.concat([head, next.value]);
-    start = documentStart(head);
-    if (start === 'more' && head.length > MAX_LEADING_BYTES) {
-      throw new InventoryFormatError(`not a Glacier vault inventory: its first ${head.length} bytes are blank`);
-    }
-  }
-  const { bomLength, first } = start;
-  const body = (async function* () {
-    yield head.subarray(bomLength);
-    yield* chunks;
-  })();
-  yield* first === 0x7b /* { */ ? readJsonInventory(body) : readCsvInventory(body);
+export function readInventory(source: ByteSource): AsyncGenerator<InventoryEvent> {
+  return readChunks(byteChunks(source), new InventoryReader());
 }

@@ -1,128 +1,73 @@
-import { JSONParser, TokenType, type ParsedTokenInfo } from '@streamparser/json';
+import type { ChunkReader } from './chunks.js';
+import { JsonInventoryScanner } from './json-scan.js';
 import { checkArchive } from './validate.js';
 import { InventoryFormatError, type InventoryEvent, type InventoryHeader } from './types.js';
 
-/**
- * Follows the top level of the document token by token, to learn what a path-filtered parser does not say:
- * that `ArchiveList` is present and is an array (an empty vault has `"ArchiveList":[]`, which emits nothing),
- * and when the root object has closed.
- */
-class TopLevelWatcher {
-  rootClosed = false;
-  archiveListOpened = false;
-  private depth = 0;
-  private expectingKey = false;
-  private key: string | undefined;
-
-  constructor(private readonly onArchiveListOpen: () => void) {}
-
-  observe({ token, value, offset }: ParsedTokenInfo): void {
-    if (this.depth === 1) {
-      if (token === TokenType.STRING && this.expectingKey) {
-        this.key = value as string;
-        this.expectingKey = false;
-      } else if (token === TokenType.COMMA) {
-        this.expectingKey = true;
-      } else if (token !== TokenType.COLON) {
-        if (this.key === 'ArchiveList') {
-          if (token !== TokenType.LEFT_BRACKET) {
-            throw new InventoryFormatError('not a Glacier vault inventory: ArchiveList is not a list', offset);
-          }
-          this.archiveListOpened = true;
-          this.onArchiveListOpen();
-        }
-        this.key = undefined;
-      }
-    }
-    if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) {
-      if (this.depth === 0) this.expectingKey = true;
-      this.depth++;
-    } else if (token === TokenType.RIGHT_BRACE || token === TokenType.RIGHT_BRACKET) {
-      this.depth--;
-      if (this.depth === 0) this.rootClosed = true;
-    }
-  }
-}
+/** The top-level members an inventory names once; JSON would let a later one win, after events told the first. */
+const SINGLE_MEMBERS = new Set(['VaultARN', 'InventoryDate', 'ArchiveList']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Streams a JSON inventory `{"VaultARN","InventoryDate","ArchiveList":[…]}` with memory bounded by one entry.
- * The header event comes once: before the first archive when the document names VaultARN and InventoryDate
- * before ArchiveList (as Glacier writes it), otherwise after the last archive.
- */
-export async function* readJsonInventory(chunks: AsyncIterable<Buffer>): AsyncGenerator<InventoryEvent> {
-  const parser = new JSONParser({ paths: ['$.VaultARN', '$.InventoryDate', '$.ArchiveList.*'], keepStack: false });
-  const header: InventoryHeader = { format: 'json' };
-  const ready: InventoryEvent[] = [];
-  let headerSent = false;
-  let entry = 0;
-
-  const sendHeader = () => {
-    ready.push({ kind: 'header', header });
-    headerSent = true;
-  };
-  const watcher = new TopLevelWatcher(() => {
-    if (header.vaultArn !== undefined && header.inventoryDate !== undefined) sendHeader();
-  });
-  parser.onToken = (token) => watcher.observe(token);
-  parser.onValue = ({ value, key, stack }) => {
-    if (stack.length === 1) {
-      if (typeof value !== 'string') return;
-      if (key === 'VaultARN') header.vaultArn = value;
-      else header.inventoryDate = value;
-      return;
-    }
-    entry++;
-    if (!isRecord(value)) {
-      ready.push({ kind: 'bad-row', entry, reason: 'entry is not an object' });
-      return;
-    }
-    const check = checkArchive(value);
-    ready.push(
-      'archive' in check
-        ? { kind: 'archive', entry, archive: check.archive }
-        : { kind: 'bad-row', entry, reason: check.reason, archiveId: check.archiveId },
-    );
-  };
-
-  let bytesRead = 0;
-  for await (const chunk of chunks) {
-    let failure: unknown;
-    try {
-      parser.write(chunk);
-    } catch (error) {
-      failure = error;
-    }
-    yield* ready.splice(0);
-    if (failure !== undefined) throw asFormatError(failure, watcher.rootClosed);
-    bytesRead += chunk.length;
-  }
-
-  if (!parser.isEnded) {
-    try {
-      parser.end();
-    } catch {
-      throw new InventoryFormatError(
-        `JSON inventory ends before its document is complete, after ${bytesRead} bytes (truncated download?)`,
-        bytesRead,
-      );
-    }
-  }
-  if (!watcher.archiveListOpened) {
-    throw new InventoryFormatError('not a Glacier vault inventory: the JSON document has no ArchiveList');
-  }
-  if (!headerSent) sendHeader();
-  yield* ready.splice(0);
+function entryEvent(entry: number, value: unknown): InventoryEvent {
+  if (!isRecord(value)) return { kind: 'bad-row', entry, reason: 'entry is not an object' };
+  const check = checkArchive(value);
+  return 'archive' in check
+    ? { kind: 'archive', entry, archive: check.archive }
+    : { kind: 'bad-row', entry, reason: check.reason, archiveId: check.archiveId };
 }
 
-/** The parser's own message names the byte position. */
-function asFormatError(error: unknown, rootClosed: boolean): Error {
-  if (error instanceof InventoryFormatError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new InventoryFormatError(
-    rootClosed ? `unexpected data after the end of the JSON inventory: ${detail}` : `not a valid JSON inventory: ${detail}`,
-  );
+/**
+ * Reads a JSON inventory `{"VaultARN","InventoryDate","ArchiveList":[…]}` with memory bounded by one entry.
+ * The header event comes once: before the first archive when the document names VaultARN and InventoryDate
+ * before ArchiveList (as Glacier writes it), otherwise after the last archive. Other top-level members are
+ * read (they must be JSON) and ignored; VaultARN or InventoryDate that is not a string is left out of the header.
+ */
+export class JsonInventoryReader implements ChunkReader<InventoryEvent> {
+  private readonly scanner = new JsonInventoryScanner();
+  private readonly header: InventoryHeader = { format: 'json' };
+  private readonly named = new Set<string>();
+  private headerDue = false;
+  private headerSent = false;
+
+  write(chunk: Buffer): void {
+    this.scanner.write(chunk);
+  }
+
+  end(): void {
+    this.scanner.end();
+    if (!this.named.has('ArchiveList')) {
+      throw new InventoryFormatError('not a Glacier vault inventory: the JSON document has no ArchiveList');
+    }
+    this.headerDue = !this.headerSent;
+  }
+
+  next(): InventoryEvent | undefined {
+    for (let item = this.scanner.next(); item !== undefined; item = this.scanner.next()) {
+      if (item.kind === 'entry') return entryEvent(item.entry, item.value);
+      this.name(item.kind === 'list' ? 'ArchiveList' : item.key);
+      if (item.kind === 'list') {
+        if (this.header.vaultArn !== undefined && this.header.inventoryDate !== undefined) return this.sendHeader();
+      } else if (typeof item.value === 'string') {
+        if (item.key === 'VaultARN') this.header.vaultArn = item.value;
+        else if (item.key === 'InventoryDate') this.header.inventoryDate = item.value;
+      }
+    }
+    return this.headerDue ? this.sendHeader() : undefined;
+  }
+
+  private sendHeader(): InventoryEvent {
+    this.headerSent = true;
+    this.headerDue = false;
+    return { kind: 'header', header: this.header };
+  }
+
+  private name(key: string): void {
+    if (!SINGLE_MEMBERS.has(key)) return;
+    if (this.named.has(key)) {
+      throw new InventoryFormatError(`not a Glacier vault inventory: the JSON document names ${key} twice`);
+    }
+    this.named.add(key);
+  }
 }

@@ -8,7 +8,9 @@ import {
   type ByteSource,
   type InventoryArchive,
   type InventoryEvent,
+  type InventoryHeader,
 } from '../../src/inventory/index.js';
+import { checkArchive } from '../../src/inventory/validate.js';
 import { seededRandom } from '../../src/sim/random.js';
 
 const HASH_A = 'a'.repeat(64);
@@ -237,6 +239,196 @@ describe('reading a JSON inventory', () => {
   });
 });
 
+describe('reading a JSON inventory exactly as JSON.parse reads the whole document', () => {
+  const ENTRY = `{"ArchiveId":"x","ArchiveDescription":"d","CreationDate":"2013-01-01T00:00:00Z","Size":1,"SHA256TreeHash":"${HASH_A}"}`;
+
+  /** The events that `JSON.parse` of the whole document implies, by the rules readInventory documents. */
+  function impliedEvents(doc: string): InventoryEvent[] {
+    const parsed = JSON.parse(doc) as Record<string, unknown>;
+    const keys = Object.keys(parsed);
+    const header: InventoryHeader = { format: 'json' };
+    if (typeof parsed.VaultARN === 'string') header.vaultArn = parsed.VaultARN;
+    if (typeof parsed.InventoryDate === 'string') header.inventoryDate = parsed.InventoryDate;
+    const entries = (parsed.ArchiveList as unknown[]).map((value, i): InventoryEvent => {
+      const entry = i + 1;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        return { kind: 'bad-row', entry, reason: 'entry is not an object' };
+      }
+      const check = checkArchive(value);
+      return 'archive' in check
+        ? { kind: 'archive', entry, archive: check.archive }
+        : { kind: 'bad-row', entry, reason: check.reason, archiveId: check.archiveId };
+    });
+    const headerFirst =
+      header.vaultArn !== undefined &&
+      header.inventoryDate !== undefined &&
+      keys.indexOf('VaultARN') < keys.indexOf('ArchiveList') &&
+      keys.indexOf('InventoryDate') < keys.indexOf('ArchiveList');
+    const headerEvent: InventoryEvent = { kind: 'header', header };
+    return headerFirst ? [headerEvent, ...entries] : [...entries, headerEvent];
+  }
+
+  /** Every way to cut the document in two, and one byte at a time, gives the events the whole document gives. */
+  async function expectSameEventsWhereverCut(bytes: Buffer): Promise<InventoryEvent[]> {
+    const whole = await collect([bytes]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(await collect(sliced(bytes, [cut])), `split at byte ${cut}`).toEqual(whole);
+    }
+    expect(await collect(sliced(bytes, [...bytes.keys()].slice(1)))).toEqual(whole);
+    return whole;
+  }
+
+  it('reads escapes, brackets in strings, nested unknown members and whitespace wherever it is cut', async () => {
+    const doc = [
+      ' \r\n{ "Note" : { "a" : [ 1, -2.5e3, true, false, null, "}]\\"\\\\", { } , [ ] ] } ,',
+      '\t"Archive\\u004cist"\n:\r[ ',
+      `{"ArchiveId":"a\\"{[,]}","ArchiveDescription":"C:\\\\dir\\\\","CreationDate":"2013-01-01T00:00:00Z","Size":"7","SHA256TreeHash":"${HASH_A}"} ,`,
+      `{ "SHA256TreeHash" : "${HASH_B}" , "Size" : 0 , "CreationDate" : "2013-01-01T00:00:00.5+01:00" ,`,
+      ' "ArchiveDescription" : "caf\\u00e9 \\ud83d\\ude00 日本 ✓ \\/ \\b\\f\\n\\r\\t \\\\\\" \\u005b" , "ArchiveId" : "b" } ,',
+      ' "not an object" , [ ] , null ',
+      '] , "VaultARN" : "arn:v" , "Empty" : "" , "InventoryDate" : "2024-01-01T00:00:00Z" , "n" : 0 }  \n',
+    ].join('');
+    const events = await expectSameEventsWhereverCut(Buffer.from(doc));
+    expect(events).toEqual(impliedEvents(doc));
+    expect(archivesOf(events).map((a) => a.description)).toEqual(['C:\\dir\\', 'café 😀 日本 ✓ / \b\f\n\r\t \\" [']);
+  });
+
+  it('gives the events JSON.parse implies for random inventories, cut anywhere', async () => {
+    const random = seededRandom('json property');
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const ws = () => (random() < 0.7 ? '' : pick([' ', '\n', '\r\n', '\t', '  ']));
+    const CHARACTERS = ['a', 'Z', '0', ' ', '"', '\\', '/', '{', '}', '[', ']', ',', ':', '\n', '\t', '\u0001', 'é', '日', '😀'];
+
+    /** A string as some writer may put it: escapes where JSON needs them, and now and then where it does not. */
+    const text = (value: string) => {
+      const body = [...value].map((c) => {
+        const escape = random() < 0.2;
+        if (c === '"' || c === '\\') return escape ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : `\\${c}`;
+        if (c.charCodeAt(0) < 0x20 || escape) {
+          return [...c].map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+        }
+        return c === '/' && random() < 0.5 ? '\\/' : c;
+      });
+      return `"${body.join('')}"`;
+    };
+    const randomString = () => Array.from({ length: Math.floor(random() * 12) }, () => pick(CHARACTERS)).join('');
+    const value = (depth: number): string => {
+      const kind = depth > 2 ? Math.floor(random() * 4) : Math.floor(random() * 6);
+      if (kind === 0) return text(randomString());
+      if (kind === 1) return pick(['0', '-1', '12.5', '1e3', '-0.25E-2', '9007199254740993']);
+      if (kind === 2) return pick(['true', 'false', 'null']);
+      if (kind === 3) return text(pick(['', 'x', '2013-01-01T00:00:00Z']));
+      const items = Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      if (kind === 4) return `[${ws()}${items.join(`${ws()},${ws()}`)}${ws()}]`;
+      return `{${ws()}${items.map((v) => `${text(randomString())}${ws()}:${ws()}${v}`).join(`${ws()},${ws()}`)}${ws()}}`;
+    };
+    const object = (members: [string, string][]) =>
+      `{${ws()}${members.map(([k, v]) => `${text(k)}${ws()}:${ws()}${v}`).join(`${ws()},${ws()}`)}${ws()}}`;
+    const shuffled = <T>(items: T[]) => items.map((item) => [random(), item] as const).sort(([a], [b]) => a - b).map(([, item]) => item);
+    const entry = (i: number): string => {
+      if (random() < 0.1) return value(1);
+      const members: [string, string][] = [
+        ['ArchiveId', text(`id-${i}-${randomString()}`)],
+        ['ArchiveDescription', text(randomString())],
+        ['CreationDate', text(pick(['2013-01-01T00:00:00Z', '2020-02-29T12:34:56.789Z', 'yesterday']))],
+        ['Size', pick(['0', '5', '"17"', '1.5', '-3', '43980465111040'])],
+        ['SHA256TreeHash', text(pick([HASH_A, HASH_B.toUpperCase(), 'abc']))],
+      ];
+      if (random() < 0.2) members.splice(Math.floor(random() * members.length), 1);
+      if (random() < 0.2) members.push([`Extra${i}`, value(1)]);
+      return object(shuffled(members));
+    };
+
+    for (let round = 0; round < 150; round++) {
+      const list = Array.from({ length: Math.floor(random() * 5) }, (_, i) => entry(i));
+      const members: [string, string][] = [['ArchiveList', `[${ws()}${list.join(`${ws()},${ws()}`)}${ws()}]`]];
+      if (random() < 0.8) members.push(['VaultARN', random() < 0.9 ? text(`arn:aws:glacier:v${round}`) : value(1)]);
+      if (random() < 0.8) members.push(['InventoryDate', text('2024-01-01T00:00:00Z')]);
+      for (let extra = Math.floor(random() * 3); extra > 0; extra--) members.push([`Other${extra}`, value(0)]);
+      const doc = `${ws()}${object(shuffled(members))}${ws()}`;
+      const bytes = Buffer.from(doc);
+      const cuts = [...bytes.keys()].filter(() => random() < 0.1);
+      expect(await collect(sliced(bytes, cuts)), doc).toEqual(impliedEvents(doc));
+    }
+  });
+
+  it.each([
+    ['a missing colon', '{"ArchiveList" []}', "expected ':' at byte 15"],
+    ['a missing comma between members', '{"VaultARN":"a" "ArchiveList":[]}', "expected ',' or '}' at byte 16"],
+    ['a missing comma between entries', `{"ArchiveList":[${ENTRY} ${ENTRY}]}`, "expected ',' or ']'"],
+    ['a trailing comma in the list', `{"ArchiveList":[${ENTRY},]}`, 'expected an ArchiveList entry'],
+    ['a trailing comma after the last member', '{"ArchiveList":[],}', 'expected a key in double quotes at byte 18'],
+    ['a trailing comma inside an entry', `{"ArchiveList":[${ENTRY.slice(0, -1)},}]}`, 'ArchiveList entry 1 at byte 16 is not valid JSON'],
+    ['an unquoted key', '{ArchiveList:[]}', 'expected a key in double quotes'],
+    ['an unquoted key inside an entry', '{"ArchiveList":[{ArchiveId:"x"}]}', 'ArchiveList entry 1'],
+    ['a single-quoted string', `{"ArchiveList":[],'x':1}`, 'expected a key'],
+    ['a misspelt literal', '{"x":tru,"ArchiveList":[]}', 'the value of "x" at byte 5 is not valid JSON: "tru"'],
+    ['a capitalised literal', '{"ArchiveList":[True]}', 'ArchiveList entry 1'],
+    ['NaN', '{"x":NaN,"ArchiveList":[]}', 'the value of "x"'],
+    ['a number with a leading zero', '{"x":01,"ArchiveList":[]}', 'the value of "x"'],
+    ['a number with a plus sign', '{"ArchiveList":[+1]}', 'ArchiveList entry 1'],
+    ['a number without digits after its point', '{"x":1.,"ArchiveList":[]}', 'the value of "x"'],
+    ['an unknown escape', '{"ArchiveList":[{"ArchiveId":"\\x"}]}', 'ArchiveList entry 1'],
+    ['a line break inside a string', '{"x":"a\nb","ArchiveList":[]}', 'the value of "x"'],
+    ['a bracket closing the wrong kind', '{"ArchiveList":[{"a":[1}]}', 'entry 1 at byte 16 is not valid JSON: "{\\"a\\":[1}"'],
+    ['a bracket too many', '{"ArchiveList":[]]}', "expected ',' or '}'"],
+    ['a missing value', '{"ArchiveList":[],"x":}', 'expected a value'],
+    ['a comment', '{/* c */"ArchiveList":[]}', 'expected a key'],
+    ['a byte order mark inside the document', '{\ufeff"ArchiveList":[]}', 'expected a key in double quotes or \'}\' at byte 1, found "\ufeff"'],
+  ])('refuses %s, wherever the document is cut', async (_, doc, message) => {
+    const bytes = Buffer.from(doc);
+    const whole = await formatErrorOf([bytes]);
+    expect(whole.message).toMatch(/^not a valid JSON inventory: /);
+    expect(whole.message).toContain(message);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect((await formatErrorOf(sliced(bytes, [cut]))).message, `split at byte ${cut}`).toBe(whole.message);
+    }
+  });
+
+  it('refuses data after the end, however little', async () => {
+    for (const tail of ['}', ']', ',', 'x', '{}', '\0']) {
+      expect((await formatErrorOf([`{"ArchiveList":[]} ${tail}`])).message).toMatch(/^unexpected data after the end of the JSON inventory/);
+    }
+    expect((await formatErrorOf([Buffer.from('{"ArchiveList":[]}\xe2', 'latin1')])).message).toMatch(/^unexpected data after the end/);
+  });
+
+  it('refuses a document cut inside a string, a number or a literal', async () => {
+    for (const doc of ['{"ArchiveList":[],"x":"ab', '{"ArchiveList":[],"x":12', '{"ArchiveList":[],"x":tru', '{"ArchiveList":[],"x":"\\']) {
+      expect((await formatErrorOf([doc])).message).toBe(
+        `JSON inventory ends before its document is complete, after ${doc.length} bytes (truncated download?)`,
+      );
+    }
+  });
+
+  it('refuses a document that names VaultARN, InventoryDate or ArchiveList twice', async () => {
+    for (const key of ['VaultARN', 'InventoryDate', 'ArchiveList']) {
+      const doc = `{"${key}":"a","ArchiveList":[],"${key}":"b"}`.replace(/"ArchiveList":"[ab]"/g, '"ArchiveList":[]');
+      expect((await formatErrorOf([doc])).message).toBe(`not a Glacier vault inventory: the JSON document names ${key} twice`);
+    }
+  });
+
+  it('leaves a VaultARN or InventoryDate that is not a string out of the header', async () => {
+    const events = await collect(['{"VaultARN":{"a":1},"InventoryDate":7,"ArchiveList":[]}']);
+    expect(events).toEqual([{ kind: 'header', header: { format: 'json' } }]);
+  });
+
+  it('refuses an entry too long for any inventory without holding the rest of it', async () => {
+    const opening = Buffer.from('{"ArchiveList":[{"ArchiveDescription":"');
+    let chunksRead = 0;
+    const source = (function* () {
+      yield opening;
+      for (let i = 0; i < 1000; i++) {
+        chunksRead++;
+        yield Buffer.alloc(64 * 1024, 0x61);
+      }
+    })();
+    expect((await formatErrorOf(source)).message).toBe(
+      'not a Glacier vault inventory: ArchiveList entry 1 at byte 16 is longer than 1048576 characters',
+    );
+    expect(chunksRead).toBeLessThan(20);
+  });
+});
+
 describe('reading a CSV inventory', () => {
   it('yields the header, then every archive with its description exactly as uploaded', async () => {
     const events = await collect([glacierCsv(QUIRKY_ARCHIVES)]);
@@ -329,6 +521,17 @@ describe('reading a CSV inventory', () => {
       })(),
     ).rejects.toThrow(InventoryFormatError);
     expect(archivesOf(events)).toEqual(QUIRKY_ARCHIVES.slice(0, 2));
+  });
+
+  it('tells the byte offset of a cut record after lines of multibyte characters, wherever the chunks end', async () => {
+    const bytes = glacierCsv([QUIRKY_ARCHIVES[7]!, QUIRKY_ARCHIVES[7]!, QUIRKY_ARCHIVES[0]!]);
+    const lastLineStart = bytes.lastIndexOf('\r\n', bytes.length - 3) + 2;
+    const cut = bytes.subarray(0, bytes.length - 5);
+    for (let at = 1; at < cut.length; at += 7) {
+      const error = await formatErrorOf(sliced(cut, [at]));
+      expect(error.message).toBe('CSV inventory ends in the middle of line 4 (truncated download?)');
+      expect(error.offset).toBe(lastLineStart);
+    }
   });
 
   it('cannot tell a document cut exactly at a line break (callers compare the byte count)', async () => {
