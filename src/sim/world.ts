@@ -9,6 +9,8 @@ import { SqsService } from './sqs/service.js';
 export interface WorldOptions {
   timeScale?: number;
   faults?: string;
+  /** Seed of the simulator's own randomness: job completion times (default 1) */
+  seed?: string | number;
   /** Where S3 object bodies and uploaded Glacier archives are kept; in memory when absent */
   dataDir?: string;
   /** S3 keeps only the size and checksums of object bodies, not the bytes (large benchmarks) */
@@ -24,17 +26,20 @@ export interface WorldOptions {
 /** Everything the simulated services share: one clock, one fault injector, one account, and each other. */
 export class SimWorld {
   readonly accountId = '123456789012';
+  readonly seed: string | number;
   readonly clock: SimClock;
   readonly faults: FaultInjector;
   readonly glacier: GlacierService;
   readonly s3: S3Service;
   readonly sns: SnsService;
   readonly sqs: SqsService;
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly options: WorldOptions,
     readonly log: Logger,
   ) {
+    this.seed = options.seed ?? 1;
     this.clock = new SimClock(options.timeScale ?? 1);
     this.faults = new FaultInjector(options.faults ?? '');
     this.sqs = new SqsService(this);
@@ -55,7 +60,13 @@ export class SimWorld {
     return [this.glacier, this.s3, this.sns, this.sqs];
   }
 
+  /** Aborts when the simulator stops: background work (measuring an inventory) ends with it. */
+  get stopSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
   stop(): void {
     this.clock.stop();
+    this.stopping.abort();
   }
 }

@@ -9,13 +9,29 @@ export interface GeneratedArchiveSpec {
   creationDate?: string;
 }
 
-export interface GeneratedVaultSpec {
+interface GeneratedVaultBase {
   name: string;
   /** Region the vault lives in (default us-east-1) */
   region?: string;
   seed: string | number;
+}
+
+/** A vault of the archives listed, archive i named generatedArchiveId(seed, i): for tests that edit the list. */
+export interface ListedVaultSpec extends GeneratedVaultBase {
   archives: GeneratedArchiveSpec[];
 }
+
+/**
+ * A vault of `count` archives computed on demand (ArchiveGenerator), as generateArchiveList would list them:
+ * ten million archives cost no more memory than ten.
+ */
+export interface LazyVaultSpec extends GeneratedVaultBase {
+  count: number;
+  /** Default: a mix from 0 bytes to a few MiB */
+  sizes?: SizeBucket[];
+}
+
+export type GeneratedVaultSpec = ListedVaultSpec | LazyVaultSpec;
 
 export interface SizeBucket {
   /** inclusive bounds in bytes */
