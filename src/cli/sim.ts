@@ -15,6 +15,7 @@ interface SimCliOptions {
   generatedVault: GeneratedVaultSpec[];
   logLevel: string;
   jobDelay?: JobDelay;
+  latency: number;
   seed: string;
 }
 
@@ -38,6 +39,12 @@ function parseJobDelay(value: string): JobDelay {
   return m[2] === undefined ? min : { min, max };
 }
 
+function parseLatency(value: string): number {
+  const ms = Number(value);
+  if (!(ms >= 0) || !Number.isFinite(ms)) throw new InvalidArgumentError(`--latency must be 0 or more milliseconds, got "${value}"`);
+  return ms;
+}
+
 export function registerSimCommand(program: Command): void {
   program
     .command('sim')
@@ -54,7 +61,8 @@ export function registerSimCommand(program: Command): void {
       "simulated seconds every retrieval job takes (600), or a range each job's delay is drawn from (300-720), instead of AWS's documented range per tier",
       parseJobDelay,
     )
-    .option('--seed <seed>', 'seed of job completion times', '1')
+    .option('--latency <ms>', 'average delay before every request is handled, jittered 0.5x-1.5x (0: none)', parseLatency, 0)
+    .option('--seed <seed>', 'seed of latency jitter and job completion times', '1')
     .option('--log-level <level>', 'log level (debug logs one line per request)', 'info')
     .action(async (opts: SimCliOptions) => {
       const logger = pino({ level: opts.logLevel }, pino.destination(2));
@@ -66,6 +74,7 @@ export function registerSimCommand(program: Command): void {
         faults: opts.faults,
         hashOnly: opts.hashOnly,
         s3ReadArchived: opts.readArchived,
+        latencyMs: opts.latency,
         seed: opts.seed,
         logger,
         glacier: {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { SimClock } from './clock.js';
 import { FaultInjector } from './faults.js';
+import { Latency } from './latency.js';
 import { GlacierService, type GlacierOptions } from './glacier/service.js';
 import { S3Service } from './s3/service.js';
 import { SnsService } from './sns/service.js';
@@ -9,7 +10,9 @@ import { SqsService } from './sqs/service.js';
 export interface WorldOptions {
   timeScale?: number;
   faults?: string;
-  /** Seed of the simulator's own randomness: job completion times (default 1) */
+  /** Average milliseconds every request waits before it is handled (jittered 0.5×–1.5×); 0 (default) for none */
+  latencyMs?: number;
+  /** Seed of the simulator's own randomness: latency jitter, job completion times (default 1) */
   seed?: string | number;
   /** Where S3 object bodies and uploaded Glacier archives are kept; in memory when absent */
   dataDir?: string;
@@ -29,6 +32,7 @@ export class SimWorld {
   readonly seed: string | number;
   readonly clock: SimClock;
   readonly faults: FaultInjector;
+  readonly latency: Latency;
   readonly glacier: GlacierService;
   readonly s3: S3Service;
   readonly sns: SnsService;
@@ -42,6 +46,7 @@ export class SimWorld {
     this.seed = options.seed ?? 1;
     this.clock = new SimClock(options.timeScale ?? 1);
     this.faults = new FaultInjector(options.faults ?? '');
+    this.latency = new Latency(options.latencyMs ?? 0, this.seed);
     this.sqs = new SqsService(this);
     this.sns = new SnsService(this);
     this.s3 = new S3Service(this);

@@ -5,10 +5,14 @@ import {
   GetJobOutputCommand,
   InitiateJobCommand,
   ListJobsCommand,
+  ListVaultsCommand,
   UploadArchiveCommand,
   paginateListJobs,
   type GlacierClient,
 } from '@aws-sdk/client-glacier';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { ListTopicsCommand } from '@aws-sdk/client-sns';
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
 import { generateArchiveList, generatedArchiveId } from '../../src/sim/glacier/generate.js';
 import { renderInventory, type InventoryFormat } from '../../src/sim/glacier/inventory.js';
@@ -23,6 +27,12 @@ async function initiate(glacier: GlacierClient, vaultName: string, jobParameters
 }
 
 const retrieval = (archiveId: string, Tier = 'Bulk') => ({ Type: 'archive-retrieval', ArchiveId: archiveId, Tier });
+
+async function timed<T>(work: () => Promise<T>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
 
 /** Longest pause between ticks of a 10 ms timer while `work` runs: how long the event loop was blocked. */
 async function longestStall(work: () => Promise<void>): Promise<number> {
@@ -52,6 +62,35 @@ function referenceInventory(vault: Vault, format: InventoryFormat, inventoryDate
   const list = archives.map((a) => ({ ArchiveId: a.id, ArchiveDescription: a.description, CreationDate: a.creationDate, Size: a.content.size, SHA256TreeHash: a.content.treeHash() }));
   return JSON.stringify({ VaultARN: vault.arn, InventoryDate: inventoryDate, ArchiveList: list });
 }
+
+describe('simulated latency', () => {
+  let h: SimHarness;
+  beforeAll(async () => {
+    h = await startSimHarness({ latencyMs: 200, seed: 'latency' });
+  });
+  afterAll(() => h.stop());
+
+  it('delays every request of every service by about the latency', async () => {
+    const calls = [
+      () => h.clients.glacier.send(new ListVaultsCommand({ accountId: '-' })),
+      () => h.clients.s3.send(new ListBucketsCommand({})),
+      () => h.clients.sns.send(new ListTopicsCommand({})),
+      () => h.clients.sqs.send(new ListQueuesCommand({})),
+    ];
+    for (const call of calls) {
+      const ms = await timed(call);
+      expect(ms).toBeGreaterThanOrEqual(99); // 0.5 × 200 ms, less a timer's rounding
+      expect(ms).toBeLessThan(1000);
+    }
+  });
+
+  it('waits on timers, so parallel requests take about one delay, not the sum', async () => {
+    const ms = await timed(() => Promise.all(Array.from({ length: 20 }, () => h.clients.glacier.send(new ListVaultsCommand({ accountId: '-' })))));
+    // One at a time these would take at least 20 × 100 ms.
+    expect(ms).toBeGreaterThanOrEqual(99);
+    expect(ms).toBeLessThan(1000);
+  });
+});
 
 describe('job completion spread', () => {
   it('completes Bulk jobs at different times, all within AWS\'s 5–12 hours', async () => {
