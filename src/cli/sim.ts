@@ -17,6 +17,8 @@ interface SimCliOptions {
   jobDelay?: JobDelay;
   latency: number;
   seed: string;
+  initiateRate?: number;
+  initiateBurst?: number;
 }
 
 /**
@@ -62,6 +64,8 @@ export function registerSimCommand(program: Command): void {
       parseJobDelay,
     )
     .option('--latency <ms>', 'average delay before every request is handled, jittered 0.5x-1.5x (0: none)', parseLatency, 0)
+    .option('--initiate-rate <n>', 'Glacier InitiateJob requests allowed per second; more get ThrottlingException (default: unlimited)', parsePositiveNumber('--initiate-rate'))
+    .option('--initiate-burst <n>', 'InitiateJob requests allowed at once after a pause (default: the rate)', parsePositiveInt('--initiate-burst'))
     .option('--seed <seed>', 'seed of latency jitter and job completion times', '1')
     .option('--log-level <level>', 'log level (debug logs one line per request)', 'info')
     .action(async (opts: SimCliOptions) => {
@@ -80,6 +84,7 @@ export function registerSimCommand(program: Command): void {
         glacier: {
           vaults: opts.generatedVault,
           jobDelaySeconds: delay === undefined ? undefined : { Bulk: delay, Standard: delay, Expedited: delay, Inventory: delay },
+          initiateJobRate: opts.initiateRate === undefined ? undefined : { perSecond: opts.initiateRate, burst: opts.initiateBurst },
         },
       });
       process.stdout.write(`glacier-copy simulator listening on ${sim.url}\n`);

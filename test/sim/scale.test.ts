@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeleteArchiveCommand,
@@ -14,11 +17,13 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { ListTopicsCommand } from '@aws-sdk/client-sns';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import pLimit from 'p-limit';
+import { createAwsClients } from '../../src/aws/clients.js';
 import { generateArchiveList, generatedArchiveId } from '../../src/sim/glacier/generate.js';
 import { renderInventory, type InventoryFormat } from '../../src/sim/glacier/inventory.js';
 import type { Vault } from '../../src/sim/glacier/store.js';
 import { treeHash } from '../../src/verify/tree-hash.js';
-import { bodyOf, startSimHarness, waitForJob, type SimHarness } from '../helpers/sim.js';
+import { CLI_BIN } from '../helpers/cli.js';
+import { TEST_ENV, bodyOf, startSimHarness, waitForJob, type SimHarness } from '../helpers/sim.js';
 
 const HOUR = 3600_000;
 
@@ -130,6 +135,39 @@ describe('job completion spread', () => {
     } finally {
       await h.stop();
     }
+  });
+});
+
+describe('InitiateJob rate limit', () => {
+  let h: SimHarness;
+  beforeAll(async () => {
+    h = await startSimHarness({
+      glacier: { initiateJobRate: { perSecond: 2, burst: 5 }, jobDelaySeconds: { Bulk: 1e9 }, vaults: [{ name: 'limited', seed: 'limited', count: 10 }] },
+    });
+  });
+  afterAll(() => h.stop());
+
+  it('throttles a burst beyond the bucket with Glacier\'s 400 ThrottlingException, then lets requests through again', async () => {
+    const archiveId = generatedArchiveId('limited', 1);
+    const results = await Promise.allSettled(Array.from({ length: 15 }, () => initiate(h.clients.glacier, 'limited', retrieval(archiveId))));
+    const accepted = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { name: string; $metadata: { httpStatusCode: number } }] : []));
+    expect(accepted.length).toBeGreaterThanOrEqual(5);
+    expect(accepted.length).toBeLessThanOrEqual(6); // the burst, and what refilled while the burst arrived
+    expect(refused.map((e) => [e.name, e.$metadata.httpStatusCode])).toEqual(refused.map(() => ['ThrottlingException', 400]));
+    expect(h.sim.world.glacier.initiateJobLimit!.refused).toBe(refused.length);
+
+    // The wire format, read raw: Glacier's JSON error document.
+    const raw = await fetch(`${h.sim.url}/-/vaults/limited/jobs`, {
+      method: 'POST',
+      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/glacier/aws4_request, SignedHeaders=host, Signature=0' },
+      body: JSON.stringify(retrieval(archiveId)),
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toEqual({ code: 'ThrottlingException', message: 'Rate exceeded', type: 'Client' });
+
+    await new Promise((r) => setTimeout(r, 600)); // more than one token's worth at 2 a second
+    await expect(initiate(h.clients.glacier, 'limited', retrieval(archiveId))).resolves.toEqual(expect.any(String));
   });
 });
 
@@ -336,4 +374,44 @@ it('forgets jobs whose output window has passed, rather than keeping them hidden
   } finally {
     await h.stop();
   }
+});
+
+describe('glacier-copy sim', () => {
+  it('serves a ten-million-archive vault with latency, a rate limit and ranged job delays from its options', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI_BIN, 'sim', '--port', '0', '--generated-vault', 'huge:10000000:huge', '--latency', '20', '--initiate-rate', '1', '--initiate-burst', '2', '--job-delay', '300-720', '--time-scale', '600', '--seed', '7'],
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...TEST_ENV } },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const m = /listening on (\S+)/.exec(line);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+      });
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
+      expect(rss).toBeLessThan(300 * 1024 * 1024);
+      const clients = createAwsClients({ region: 'us-east-1', endpoint: url, maxAttempts: 1, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+      try {
+        const ms = await timed(() => clients.glacier.send(new DescribeVaultCommand({ accountId: '-', vaultName: 'huge' })));
+        expect(ms).toBeGreaterThanOrEqual(9);
+        expect((await clients.glacier.send(new DescribeVaultCommand({ accountId: '-', vaultName: 'huge' }))).NumberOfArchives).toBe(10_000_000);
+        const results = await Promise.allSettled([0, 1, 2, 3].map((i) => initiate(clients.glacier, 'huge', retrieval(generatedArchiveId('huge', i)))));
+        const accepted = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        expect(accepted).toHaveLength(2);
+        for (const jobId of accepted) {
+          const job = await waitForJob(clients.glacier, 'huge', jobId);
+          const seconds = (Date.parse(job.CompletionDate!) - Date.parse(job.CreationDate!)) / 1000;
+          expect(seconds).toBeGreaterThanOrEqual(299);
+          expect(seconds).toBeLessThan(720 + 120);
+        }
+      } finally {
+        clients.destroy();
+      }
+    } finally {
+      child.kill();
+    }
+  });
 });

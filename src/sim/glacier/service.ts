@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { isTreeHashAligned, treeHash, MIB } from '../../verify/tree-hash.js';
 import { SimError, parseRange, sendEmpty, sendJson, type FaultErrors, type Route, type SimRequest, type SimService } from '../http.js';
+import { TokenBucket } from '../token-bucket.js';
 import type { SimWorld } from '../world.js';
 import { BufferContent } from './archives.js';
 import { GlacierStore, TIERS, type GlacierOptions, type Job, type Tier, type Vault } from './store.js';
@@ -19,6 +20,8 @@ type Handler = (req: SimRequest, res: ServerResponse, params: string[]) => Promi
 export class GlacierService implements SimService {
   readonly name = 'glacier';
   readonly store: GlacierStore;
+  /** The InitiateJob rate limit, when one is set; `refused` counts the requests it throttled */
+  readonly initiateJobLimit?: TokenBucket;
   private readonly routes: { method: string; pattern: RegExp; operation: string; handler: Handler }[] = [];
 
   constructor(
@@ -26,6 +29,10 @@ export class GlacierService implements SimService {
     options: GlacierOptions,
   ) {
     this.store = new GlacierStore(world, options);
+    if (options.initiateJobRate) {
+      const { perSecond, burst = Math.max(1, perSecond) } = options.initiateJobRate;
+      this.initiateJobLimit = new TokenBucket(perSecond, burst);
+    }
     const v = '/([^/]+)/vaults/([^/]+)';
     this.add('GET', '/([^/]+)/vaults', 'ListVaults', (q, r) => this.listVaults(q, r));
     this.add('PUT', v, 'CreateVault', (q, r, p) => this.createVault(q, r, p));
@@ -108,7 +115,7 @@ export class GlacierService implements SimService {
   }
 
   readonly faultErrors: FaultErrors = {
-    throttle: () => new SimError(400, 'ThrottlingException', 'Rate exceeded'),
+    throttle: () => throttlingError(),
     '500': () => new SimError(500, 'ServiceUnavailableException', 'Internal failure, please retry'),
     '503': () => new SimError(503, 'ServiceUnavailableException', 'Service unavailable, please retry'),
     auth: () => new SimError(403, 'ExpiredTokenException', 'The security token included in the request is expired'),
@@ -244,6 +251,7 @@ export class GlacierService implements SimService {
   }
 
   private async initiateJob(req: SimRequest, res: ServerResponse, params: string[]) {
+    if (this.initiateJobLimit && !this.initiateJobLimit.take()) throw throttlingError();
     const vault = this.vault(req, params);
     const body = JSON.parse((await req.body()).toString() || '{}') as Record<string, unknown>;
     const type = body.Type;
@@ -507,4 +515,8 @@ function pageLimit(query: URLSearchParams, defaultLimit: number, max = Infinity)
   const limit = Number(text ?? defaultLimit);
   if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new SimError(400, 'InvalidParameterValueException', `Invalid limit: ${text}`);
   return limit;
+}
+
+function throttlingError(): SimError {
+  return new SimError(400, 'ThrottlingException', 'Rate exceeded');
 }

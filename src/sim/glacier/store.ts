@@ -65,6 +65,8 @@ export interface GlacierOptions {
    * job's delay is drawn from. Default: AWS's documented ranges (AWS_JOB_DELAYS).
    */
   jobDelaySeconds?: Partial<Record<JobKind, JobDelay>>;
+  /** InitiateJob requests allowed per (real) second, with a burst; unlimited when absent */
+  initiateJobRate?: { perSecond: number; burst?: number };
   /** Generated vaults to create at start */
   vaults?: GeneratedVaultSpec[];
 }
