@@ -77,6 +77,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       return;
     }
     try {
+      const delay = world.latency.wait();
+      if (delay) await delay;
       const route = await service.route(req);
       operation = route.operation;
       if (/\bglacier-copy\//.test(String(raw.headers['user-agent'] ?? ''))) world.recordToolCall(serviceName, operation);

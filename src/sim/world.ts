@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { SimClock } from './clock.js';
 import { FaultInjector } from './faults.js';
+import { Latency } from './latency.js';
 import { GlacierService, type GlacierOptions } from './glacier/service.js';
 import { S3Service } from './s3/service.js';
 import { SnsService } from './sns/service.js';
@@ -9,6 +10,10 @@ import { SqsService } from './sqs/service.js';
 export interface WorldOptions {
   timeScale?: number;
   faults?: string;
+  /** Average milliseconds every request waits before it is handled (jittered 0.5×–1.5×); 0 (default) for none */
+  latencyMs?: number;
+  /** Seed of the simulator's own randomness: latency jitter, job completion times (default 1) */
+  seed?: string | number;
   /** Where S3 object bodies and uploaded Glacier archives are kept; in memory when absent */
   dataDir?: string;
   /** S3 keeps only the size and checksums of object bodies, not the bytes (large benchmarks) */
@@ -24,19 +29,24 @@ export interface WorldOptions {
 /** Everything the simulated services share: one clock, one fault injector, one account, and each other. */
 export class SimWorld {
   readonly accountId = '123456789012';
+  readonly seed: string | number;
   readonly clock: SimClock;
   readonly faults: FaultInjector;
+  readonly latency: Latency;
   readonly glacier: GlacierService;
   readonly s3: S3Service;
   readonly sns: SnsService;
   readonly sqs: SqsService;
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly options: WorldOptions,
     readonly log: Logger,
   ) {
+    this.seed = options.seed ?? 1;
     this.clock = new SimClock(options.timeScale ?? 1);
     this.faults = new FaultInjector(options.faults ?? '');
+    this.latency = new Latency(options.latencyMs ?? 0, this.seed);
     this.sqs = new SqsService(this);
     this.sns = new SnsService(this);
     this.s3 = new S3Service(this);
@@ -55,7 +65,13 @@ export class SimWorld {
     return [this.glacier, this.s3, this.sns, this.sqs];
   }
 
+  /** Aborts when the simulator stops: background work (measuring an inventory) ends with it. */
+  get stopSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
   stop(): void {
     this.clock.stop();
+    this.stopping.abort();
   }
 }

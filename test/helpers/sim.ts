@@ -1,3 +1,4 @@
+import { DescribeJobCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/server.js';
 import { createAwsClients, type AwsClients } from '../../src/aws/clients.js';
 
@@ -33,4 +34,19 @@ export async function startSimHarness(options: SimulatorOptions = {}, region = '
       await sim.stop();
     },
   };
+}
+
+/** The whole body of a GetJobOutput answer. */
+export async function bodyOf(out: { body?: unknown }): Promise<Buffer> {
+  const bytes = await (out.body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+  return Buffer.from(bytes);
+}
+
+/** Polls DescribeJob until the job has completed; returns its description. */
+export async function waitForJob(glacier: GlacierClient, vaultName: string, jobId: string) {
+  for (;;) {
+    const job = await glacier.send(new DescribeJobCommand({ accountId: '-', vaultName, jobId }));
+    if (job.Completed) return job;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

@@ -12,11 +12,10 @@ import {
   SetDataRetrievalPolicyCommand,
   UploadArchiveCommand,
   UploadMultipartPartCommand,
-  type GlacierClient,
 } from '@aws-sdk/client-glacier';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { startSimHarness, type SimHarness } from '../helpers/sim.js';
+import { bodyOf, startSimHarness, waitForJob, type SimHarness } from '../helpers/sim.js';
 import { loadVectors, vectorContent } from '../helpers/vectors.js';
 import { MIB, treeHash } from '../../src/verify/tree-hash.js';
 import { generateArchiveList } from '../../src/sim/glacier/generate.js';
@@ -25,19 +24,6 @@ import { createAwsClients } from '../../src/aws/clients.js';
 const vectors = loadVectors();
 const DELAY = { Expedited: 1, Standard: 2, Bulk: 3, Inventory: 2 }; // simulated seconds
 const SCALE = 100; // so jobs complete in 10-30 ms of wall time; the 24 h window lasts 864 s
-
-async function bodyOf(out: { body?: unknown }): Promise<Buffer> {
-  const bytes = await (out.body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
-  return Buffer.from(bytes);
-}
-
-async function waitForJob(glacier: GlacierClient, vaultName: string, jobId: string) {
-  for (;;) {
-    const job = await glacier.send(new DescribeJobCommand({ accountId: '-', vaultName, jobId }));
-    if (job.Completed) return job;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function retrieve(h: SimHarness, vaultName: string, archiveId: string, extra: Record<string, string> = {}) {
   const { jobId } = await h.clients.glacier.send(

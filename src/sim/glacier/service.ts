@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
 import { isTreeHashAligned, treeHash, MIB } from '../../verify/tree-hash.js';
 import { SimError, parseRange, sendEmpty, sendJson, type FaultErrors, type Route, type SimRequest, type SimService } from '../http.js';
+import { TokenBucket } from '../token-bucket.js';
 import type { SimWorld } from '../world.js';
 import { BufferContent } from './archives.js';
 import { GlacierStore, TIERS, type GlacierOptions, type Job, type Tier, type Vault } from './store.js';
@@ -19,6 +20,8 @@ type Handler = (req: SimRequest, res: ServerResponse, params: string[]) => Promi
 export class GlacierService implements SimService {
   readonly name = 'glacier';
   readonly store: GlacierStore;
+  /** The InitiateJob rate limit, when one is set; `refused` counts the requests it throttled */
+  readonly initiateJobLimit?: TokenBucket;
   private readonly routes: { method: string; pattern: RegExp; operation: string; handler: Handler }[] = [];
 
   constructor(
@@ -26,6 +29,10 @@ export class GlacierService implements SimService {
     options: GlacierOptions,
   ) {
     this.store = new GlacierStore(world, options);
+    if (options.initiateJobRate) {
+      const { perSecond, burst = Math.max(1, perSecond) } = options.initiateJobRate;
+      this.initiateJobLimit = new TokenBucket(perSecond, burst);
+    }
     const v = '/([^/]+)/vaults/([^/]+)';
     this.add('GET', '/([^/]+)/vaults', 'ListVaults', (q, r) => this.listVaults(q, r));
     this.add('PUT', v, 'CreateVault', (q, r, p) => this.createVault(q, r, p));
@@ -108,7 +115,7 @@ export class GlacierService implements SimService {
   }
 
   readonly faultErrors: FaultErrors = {
-    throttle: () => new SimError(400, 'ThrottlingException', 'Rate exceeded'),
+    throttle: () => throttlingError(),
     '500': () => new SimError(500, 'ServiceUnavailableException', 'Internal failure, please retry'),
     '503': () => new SimError(503, 'ServiceUnavailableException', 'Service unavailable, please retry'),
     auth: () => new SimError(403, 'ExpiredTokenException', 'The security token included in the request is expired'),
@@ -123,15 +130,13 @@ export class GlacierService implements SimService {
   }
 
   private vaultDocument(vault: Vault) {
-    let size = 0;
-    for (const a of vault.archives.values()) size += a.content.size;
     return {
       VaultARN: vault.arn,
       VaultName: vault.name,
       CreationDate: vault.creationDate,
       LastInventoryDate: vault.creationDate,
       NumberOfArchives: vault.archives.size,
-      SizeInBytes: size,
+      SizeInBytes: vault.archives.bytes,
     };
   }
 
@@ -246,13 +251,14 @@ export class GlacierService implements SimService {
   }
 
   private async initiateJob(req: SimRequest, res: ServerResponse, params: string[]) {
+    if (this.initiateJobLimit && !this.initiateJobLimit.take()) throw throttlingError();
     const vault = this.vault(req, params);
     const body = JSON.parse((await req.body()).toString() || '{}') as Record<string, unknown>;
     const type = body.Type;
     const tier = (body.Tier ?? 'Standard') as Tier;
     if (!TIERS.includes(tier)) throw new SimError(400, 'InvalidParameterValueException', `Invalid tier: ${String(tier)}`);
     const job: Job = {
-      id: randomBytes(69).toString('base64url'),
+      id: vault.jobs.newId(),
       vault,
       action: 'InventoryRetrieval',
       description: typeof body.Description === 'string' ? body.Description : undefined,
@@ -262,10 +268,10 @@ export class GlacierService implements SimService {
       status: 'InProgress',
       expiresEarly: false,
     };
-    let format: InventoryFormat | undefined;
     if (type === 'inventory-retrieval') {
-      format = (body.Format ?? 'JSON') as InventoryFormat;
+      const format = (body.Format ?? 'JSON') as InventoryFormat;
       if (format !== 'JSON' && format !== 'CSV') throw new SimError(400, 'InvalidParameterValueException', `Invalid format: ${String(format)}`);
+      job.inventoryFormat = format;
     } else if (type === 'archive-retrieval') {
       const archive = vault.archives.get(String(body.ArchiveId));
       if (!archive) throw new SimError(404, 'ResourceNotFoundException', `Archive not found: ${String(body.ArchiveId)}`);
@@ -280,7 +286,7 @@ export class GlacierService implements SimService {
     } else {
       throw new SimError(400, 'InvalidParameterValueException', `Invalid job type: ${String(type)}`);
     }
-    this.store.startJob(job, format, (j) => this.notify(j));
+    this.store.startJob(job, (j) => this.notify(j));
     sendEmpty(res, 202, {
       location: `/${this.world.accountId}/vaults/${encodeURIComponent(vault.name)}/jobs/${job.id}`,
       'x-amz-job-id': job.id,
@@ -314,7 +320,7 @@ export class GlacierService implements SimService {
     if (archive && done && job.range) {
       const { start, end } = job.range;
       const size = archive.content.size;
-      if (size === 0) rangeHash = archive.content.treeHash();
+      if (size === 0 || (start === 0 && end === size - 1)) rangeHash = archive.content.treeHash();
       else if (isTreeHashAligned(start, end, size)) rangeHash = archive.content.rangeTreeHash(start, end);
     }
     return {
@@ -328,28 +334,38 @@ export class GlacierService implements SimService {
       StatusCode: job.status,
       StatusMessage: done ? job.status : null,
       ArchiveSizeInBytes: archive?.content.size ?? null,
-      InventorySizeInBytes: job.inventory?.body.length ?? null,
+      InventorySizeInBytes: job.inventory?.size ?? null,
       SNSTopic: job.snsTopic ?? null,
       CompletionDate: job.completionDate ?? null,
       SHA256TreeHash: rangeHash,
       ArchiveSHA256TreeHash: archive?.content.treeHash() ?? null,
       RetrievalByteRange: job.range && archive!.content.size > 0 ? `${job.range.start}-${job.range.end}` : null,
       Tier: job.tier,
-      InventoryRetrievalParameters: job.inventory ? { Format: job.inventory.format } : null,
+      InventoryRetrievalParameters: job.inventoryFormat ? { Format: job.inventoryFormat } : null,
     };
   }
 
+  /** Walks the vault's jobs from the marker, so a page costs its own length, not the whole list's. */
   private listJobs(req: SimRequest, res: ServerResponse, params: string[]) {
     const vault = this.vault(req, params);
     const completed = req.query.get('completed');
     const status = req.query.get('statuscode');
-    const all = [...vault.jobs.values()]
-      .filter((j) => !this.store.isExpired(j))
-      .filter((j) => completed === null || String(j.status !== 'InProgress') === completed)
-      .filter((j) => status === null || j.status === status)
-      .map((j) => this.jobDocument(j));
-    const page = paginate(all, req.query, (j) => j.JobId, 50);
-    sendJson(res, 200, { JobList: page.items, Marker: page.marker });
+    const limit = pageLimit(req.query, MAX_JOBS_PER_PAGE, MAX_JOBS_PER_PAGE);
+    const marker = req.query.get('marker') ?? undefined;
+    if (marker !== undefined && !vault.jobs.isMarker(marker)) throw new SimError(400, 'InvalidParameterValueException', `Invalid marker: ${marker}`);
+    const page: Job[] = [];
+    let next: string | null = null;
+    for (const j of vault.jobs.values(marker)) {
+      if (this.store.isExpired(j)) continue;
+      if (completed !== null && String(j.status !== 'InProgress') !== completed) continue;
+      if (status !== null && j.status !== status) continue;
+      if (page.length === limit) {
+        next = j.id;
+        break;
+      }
+      page.push(j);
+    }
+    sendJson(res, 200, { JobList: page.map((j) => this.jobDocument(j)), Marker: next });
   }
 
   private getJobOutput(req: SimRequest, res: ServerResponse, params: string[]) {
@@ -358,7 +374,7 @@ export class GlacierService implements SimService {
     if (job.status !== 'Succeeded') {
       throw new SimError(400, 'InvalidParameterValueException', `The job is not currently available for download: ${job.id}`);
     }
-    const outputSize = job.inventory ? job.inventory.body.length : job.range!.end - job.range!.start + 1;
+    const outputSize = job.inventory ? job.inventory.size : job.range!.end - job.range!.start + 1;
     const range = outputSize > 0 ? parseRange(req.headers.range, outputSize) : undefined;
     const start = range?.start ?? 0;
     const end = range?.end ?? outputSize - 1;
@@ -370,7 +386,7 @@ export class GlacierService implements SimService {
     let body: Readable;
     if (job.inventory) {
       headers['content-type'] = job.inventory.format === 'CSV' ? 'text/csv' : 'application/json';
-      body = new BufferContent(job.inventory.body).read(start, end);
+      body = job.inventory.read(start, end);
     } else {
       const archive = job.archive!;
       const absStart = job.range!.start + start;
@@ -391,6 +407,11 @@ export class GlacierService implements SimService {
   private streamWithFaults(req: SimRequest, body: Readable, res: ServerResponse, length: number) {
     const cutAt = req.faults.has('reset') && length > 0 ? Math.floor(length / 2) : -1;
     const flipAt = req.faults.has('corrupt') && length > 0 ? Math.floor(length / 3) : -1;
+    // A body that fails midway (a simulator bug) cuts the connection, as a server failing mid-response would.
+    body.once('error', (err) => {
+      this.world.log.error({ err }, 'job output failed mid-body');
+      res.destroy();
+    });
     if (cutAt >= 0) this.world.faults.count('glacier', 'GetJobOutput', 'reset');
     if (flipAt >= 0) this.world.faults.count('glacier', 'GetJobOutput', 'corrupt');
     if (cutAt < 0 && flipAt < 0) {
@@ -473,8 +494,7 @@ function retrievalRange(value: unknown, size: number): { start: number; end: num
 
 /** Marker pagination as Glacier does it: `marker` is the key of the first item of the next page. */
 function paginate<T>(all: T[], query: URLSearchParams, keyOf: (t: T) => string, defaultLimit: number) {
-  const limit = Number(query.get('limit') ?? defaultLimit);
-  if (!(limit >= 1)) throw new SimError(400, 'InvalidParameterValueException', `Invalid limit: ${query.get('limit')}`);
+  const limit = pageLimit(query, defaultLimit);
   const marker = query.get('marker');
   let from = 0;
   if (marker !== null) {
@@ -484,4 +504,19 @@ function paginate<T>(all: T[], query: URLSearchParams, keyOf: (t: T) => string, 
   const items = all.slice(from, from + limit);
   const next = all[from + limit];
   return { items, marker: next === undefined ? null : keyOf(next) };
+}
+
+/** ListJobs takes `limit` from 1 to 50, and lists 50 without one (Glacier API reference, List Jobs). */
+const MAX_JOBS_PER_PAGE = 50;
+
+/** The `limit` query parameter: `defaultLimit` when absent; an integer from 1 to `max` (if any) otherwise. */
+function pageLimit(query: URLSearchParams, defaultLimit: number, max = Infinity): number {
+  const text = query.get('limit');
+  const limit = Number(text ?? defaultLimit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) throw new SimError(400, 'InvalidParameterValueException', `Invalid limit: ${text}`);
+  return limit;
+}
+
+function throttlingError(): SimError {
+  return new SimError(400, 'ThrottlingException', 'Rate exceeded');
 }

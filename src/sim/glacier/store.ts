@@ -1,37 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { SimError } from '../http.js';
+import { seededRandom } from '../random.js';
 import type { SimWorld } from '../world.js';
-import { GeneratedContent, GeneratedPattern, type ArchiveContent } from './archives.js';
-import { generatedArchiveId, type GeneratedVaultSpec } from './generate.js';
-import { renderInventory, type InventoryFormat } from './inventory.js';
+import type { ArchiveContent } from './archives.js';
+import { ArchiveCatalog, type Archive } from './catalog.js';
+import { ARCHIVE_ID_LENGTH, type GeneratedVaultSpec } from './generate.js';
+import { GeneratedArchives, LazyArchiveRange } from './generated-vault.js';
+import { InventoryDocument, type InventoryFormat } from './inventory.js';
+import { AWS_JOB_DELAYS, drawJobDelay, type JobDelay, type JobKind, type Tier } from './job-delay.js';
+import { JobList } from './jobs.js';
+import { RecentRetrievals } from './recent-retrievals.js';
 
-export type Tier = 'Expedited' | 'Standard' | 'Bulk';
+export type { Tier } from './job-delay.js';
 export const TIERS: readonly Tier[] = ['Expedited', 'Standard', 'Bulk'];
 
-/** Simulated seconds from InitiateJob to completion, the midpoints of AWS's published ranges. */
-export const DEFAULT_JOB_DELAY_SECONDS: Record<Tier | 'Inventory', number> = {
-  Expedited: 3 * 60,
-  Standard: 4 * 3600,
-  Bulk: 8 * 3600,
-  Inventory: 4 * 3600,
-};
 /** Job output can be downloaded for 24 hours after completion. */
 export const OUTPUT_WINDOW_SECONDS = 24 * 3600;
-
-export interface Archive {
-  id: string;
-  description: string;
-  creationDate: string;
-  content: ArchiveContent;
-}
 
 export interface Vault {
   name: string;
   region: string;
   arn: string;
   creationDate: string;
-  archives: Map<string, Archive>;
-  jobs: Map<string, Job>;
+  archives: ArchiveCatalog;
+  jobs: JobList;
   uploads: Map<string, MultipartArchiveUpload>;
   notification?: { SNSTopic: string; Events: string[] };
 }
@@ -55,19 +47,26 @@ export interface Job {
   creationDate: string;
   /** For archive retrieval: the retrieved bytes, inclusive */
   range?: { start: number; end: number };
+  /** For inventory retrieval: the format asked for */
+  inventoryFormat?: InventoryFormat;
   status: 'InProgress' | 'Succeeded' | 'Failed';
   completionDate?: string;
   /** Simulated epoch ms after which the output is gone */
   expiresAtMs?: number;
-  /** InventoryRetrieval: output rendered at completion */
-  inventory?: { format: InventoryFormat; body: Buffer };
+  /** InventoryRetrieval: the document, of the vault as it was at completion */
+  inventory?: InventoryDocument;
   /** 'expire' fault: the output window is cut short */
   expiresEarly: boolean;
 }
 
 export interface GlacierOptions {
-  /** Simulated seconds from initiation to completion, per tier (and for inventories) */
-  jobDelaySeconds?: Partial<Record<Tier | 'Inventory', number>>;
+  /**
+   * Simulated seconds from initiation to completion, per tier (and for inventories): a number, or a range each
+   * job's delay is drawn from. Default: AWS's documented ranges (AWS_JOB_DELAYS).
+   */
+  jobDelaySeconds?: Partial<Record<JobKind, JobDelay>>;
+  /** InitiateJob requests allowed per (real) second, with a burst; unlimited when absent */
+  initiateJobRate?: { perSecond: number; burst?: number };
   /** Generated vaults to create at start */
   vaults?: GeneratedVaultSpec[];
 }
@@ -77,12 +76,15 @@ export class GlacierStore {
   private readonly vaults = new Map<string, Vault>();
   /** Data retrieval policy (per region in AWS; one here) */
   policy: { Rules: { Strategy: string; BytesPerHour?: number }[] } = { Rules: [{ Strategy: 'FreeTier' }] };
-  private readonly retrievals: { atMs: number; bytes: number }[] = [];
+  private readonly retrievals = new RecentRetrievals(3600_000);
+  /** Draws each job's completion delay, from the world's seed */
+  private readonly delayRandom: () => number;
 
   constructor(
     private readonly world: SimWorld,
     readonly options: GlacierOptions,
   ) {
+    this.delayRandom = seededRandom(`job-delay:${world.seed}`);
     for (const spec of options.vaults ?? []) this.addGeneratedVault(spec);
   }
 
@@ -90,38 +92,40 @@ export class GlacierStore {
     return `${region}/${name}`;
   }
 
-  createVault(region: string, name: string): Vault {
+  createVault(region: string, name: string, archives = new ArchiveCatalog()): Vault {
     if (!/^[A-Za-z0-9_.-]{1,255}$/.test(name)) {
       throw new SimError(400, 'InvalidParameterValueException', `Invalid vault name: ${name}`);
     }
     const existing = this.vaults.get(this.key(region, name));
     if (existing) return existing; // CreateVault is idempotent
+    const arn = `arn:aws:glacier:${region}:${this.world.accountId}:vaults/${name}`;
     const vault: Vault = {
       name,
       region,
-      arn: `arn:aws:glacier:${region}:${this.world.accountId}:vaults/${name}`,
+      arn,
       creationDate: this.world.clock.now().toISOString(),
-      archives: new Map(),
-      jobs: new Map(),
+      archives,
+      jobs: new JobList(arn),
       uploads: new Map(),
     };
     this.vaults.set(this.key(region, name), vault);
     return vault;
   }
 
-  /** Creates a vault whose archives' bytes are generated from the seed on demand. */
+  /**
+   * Creates a vault whose archives' bytes are generated from the seed on demand: listed ones are held as
+   * archives, a lazy vault's are computed when asked for.
+   */
   addGeneratedVault(spec: GeneratedVaultSpec): Vault {
-    const vault = this.createVault(spec.region ?? 'us-east-1', spec.name);
-    const pattern = new GeneratedPattern(String(spec.seed));
-    spec.archives.forEach((a, i) => {
-      const id = generatedArchiveId(spec.seed, i);
-      vault.archives.set(id, {
-        id,
-        description: a.description,
-        creationDate: a.creationDate ?? vault.creationDate,
-        content: new GeneratedContent(pattern, `${spec.seed}:${i}`, a.size),
-      });
-    });
+    const region = spec.region ?? 'us-east-1';
+    if (this.vaults.has(this.key(region, spec.name))) throw new Error(`vault ${spec.name} already exists in ${region}`);
+    if ('count' in spec) {
+      const range = new LazyArchiveRange(spec, this.world.clock.now().toISOString());
+      return this.createVault(region, spec.name, new ArchiveCatalog(range));
+    }
+    const vault = this.createVault(region, spec.name);
+    const generated = new GeneratedArchives(spec.seed, vault.creationDate);
+    spec.archives.forEach((a, i) => vault.archives.add(generated.archive(i, a)));
     return vault;
   }
 
@@ -151,50 +155,64 @@ export class GlacierStore {
 
   addArchive(vault: Vault, description: string, content: ArchiveContent): Archive {
     const archive: Archive = {
-      id: randomBytes(104).toString('base64url').slice(0, 138),
+      id: randomBytes(104).toString('base64url').slice(0, ARCHIVE_ID_LENGTH),
       description,
       creationDate: this.world.clock.now().toISOString(),
       content,
     };
-    vault.archives.set(archive.id, archive);
+    vault.archives.add(archive);
     return archive;
   }
 
   /** Enforces the BytesPerHour data retrieval policy over the last simulated hour. */
   checkRetrievalPolicy(bytes: number): void {
     const now = this.world.clock.nowMs();
-    while (this.retrievals.length && this.retrievals[0]!.atMs < now - 3600_000) this.retrievals.shift();
     const rule = this.policy.Rules[0];
     if (rule?.Strategy === 'BytesPerHour' && rule.BytesPerHour !== undefined) {
-      const recent = this.retrievals.reduce((s, r) => s + r.bytes, 0);
-      if (recent + bytes > rule.BytesPerHour) {
+      if (this.retrievals.bytesUntil(now) + bytes > rule.BytesPerHour) {
         throw new SimError(400, 'PolicyEnforcedException', 'InitiateJob request denied by current data retrieval policy.');
       }
     }
-    this.retrievals.push({ atMs: now, bytes });
+    this.retrievals.add(now, bytes);
   }
 
+  /** Simulated seconds this job takes: as configured, else drawn from AWS's range for its tier. */
   delaySeconds(job: Pick<Job, 'action' | 'tier'>): number {
-    const key = job.action === 'InventoryRetrieval' ? 'Inventory' : job.tier;
-    return this.options.jobDelaySeconds?.[key] ?? DEFAULT_JOB_DELAY_SECONDS[key];
+    const kind: JobKind = job.action === 'InventoryRetrieval' ? 'Inventory' : job.tier;
+    return drawJobDelay(this.options.jobDelaySeconds?.[kind] ?? AWS_JOB_DELAYS[kind], this.delayRandom);
   }
 
-  startJob(job: Job, inventoryFormat: InventoryFormat | undefined, onComplete: (job: Job) => void): void {
-    job.vault.jobs.set(job.id, job);
+  /**
+   * Runs the job: after its delay it completes. An inventory is of the vault at that moment, and the job
+   * succeeds once the document's length is known (it is measured in batches, without blocking).
+   */
+  startJob(job: Job, onComplete: (job: Job) => void): void {
+    job.vault.jobs.add(job);
     this.world.clock.after(this.delaySeconds(job) * 1000, () => {
-      const now = this.world.clock.nowMs();
-      job.status = 'Succeeded';
-      job.completionDate = new Date(now).toISOString();
-      const window = job.expiresEarly ? OUTPUT_WINDOW_SECONDS / 100 : OUTPUT_WINDOW_SECONDS;
-      job.expiresAtMs = now + window * 1000;
-      if (job.action === 'InventoryRetrieval') {
-        job.inventory = {
-          format: inventoryFormat!,
-          body: renderInventory(job.vault, inventoryFormat!, job.completionDate),
-        };
-      }
-      onComplete(job);
+      if (!job.inventoryFormat) return this.complete(job, onComplete);
+      const { vault } = job;
+      const inventory = new InventoryDocument(vault.archives.snapshot(), job.inventoryFormat, vault.arn, this.world.clock.now().toISOString());
+      inventory.measure(this.world.stopSignal).then(
+        () => {
+          job.inventory = inventory;
+          this.complete(job, onComplete);
+        },
+        (err: unknown) => {
+          if (!this.world.stopSignal.aborted) this.world.log.error({ err, jobId: job.id }, 'inventory could not be measured');
+        },
+      );
     });
+  }
+
+  private complete(job: Job, onComplete: (job: Job) => void): void {
+    const now = this.world.clock.nowMs();
+    job.status = 'Succeeded';
+    job.completionDate = new Date(now).toISOString();
+    const windowMs = (job.expiresEarly ? OUTPUT_WINDOW_SECONDS / 100 : OUTPUT_WINDOW_SECONDS) * 1000;
+    job.expiresAtMs = now + windowMs;
+    // Glacier forgets the job once its output window has passed.
+    this.world.clock.after(windowMs, () => job.vault.jobs.expire(job.id));
+    onComplete(job);
   }
 
   /** A job, unless its output window has passed (AWS then forgets it). */
