@@ -197,7 +197,6 @@ export class TransferEngine {
     this.emit({ type: 'phase', phase: 'inventory' });
     const { inventoryFile, vault, transferId } = this.config;
     if (inventoryFile) {
-      this.state.clearInventory();
       try {
         await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}`, keyOf: namer.keyOf }, this.emit);
       } catch (e) {

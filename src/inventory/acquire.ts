@@ -5,7 +5,7 @@ import { ConfigError, isNotFound } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
 import type { EventSink } from '../events.js';
 import { jobDescription, listVaultJobs } from '../retrieve/jobs.js';
-import type { InventoryEntry, TransferState } from '../state/db.js';
+import { totalOf, type InventoryEntry, type TransferState } from '../state/db.js';
 import { readInventory, type InventoryArchive } from './index.js';
 
 /** The candidate S3 key of an archive, decided as it is read (naming is the caller's). */
@@ -23,6 +23,7 @@ export async function loadInventory(
   expected: { vaultArnSuffix: string; keyOf: KeyOf },
   emit: EventSink,
 ): Promise<{ archives: number; bytes: number }> {
+  state.startInventory();
   let batch: (InventoryEntry & { key: string })[] = [];
   let archives = 0;
   let bytes = 0;
@@ -49,7 +50,9 @@ export async function loadInventory(
     }
   }
   flush();
-  return { archives, bytes };
+  const repeated = state.finishInventory();
+  if (repeated > 0) emit({ type: 'warning', message: `${repeated} inventory entries repeat an archive id listed before them; the first entry of each is used` });
+  return totalOf(state.counts());
 }
 
 export interface InventoryJobContext {
@@ -132,7 +135,6 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
   const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, keyOf: ctx.keyOf };
   return withRetries(
     async () => {
-      ctx.state.clearInventory();
       const out = await ctx.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName: ctx.vault, jobId }), { abortSignal: ctx.signal });
       return loadInventory(out.body as Readable, ctx.state, expected, ctx.emit);
     },

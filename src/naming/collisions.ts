@@ -10,8 +10,8 @@ export interface KeyCandidate {
   isOverride?: boolean;
 }
 
-export interface FinalKey {
-  archiveId: string;
+export interface FinalKey<C extends KeyCandidate = KeyCandidate> {
+  candidate: C;
   key: string;
 }
 
@@ -21,49 +21,46 @@ function creationTime(candidate: KeyCandidate): number {
 }
 
 /** Who keeps the plain key: overrides first, then the oldest archive, then the smaller archive id. */
-function claimOrder(a: KeyCandidate, b: KeyCandidate): number {
+function claimOrder(a: KeyCandidate, timeA: number, b: KeyCandidate, timeB: number): number {
   if (Boolean(a.isOverride) !== Boolean(b.isOverride)) return a.isOverride ? -1 : 1;
-  const [timeA, timeB] = [creationTime(a), creationTime(b)];
   if (timeA !== timeB) return timeA < timeB ? -1 : 1;
   return a.archiveId < b.archiveId ? -1 : a.archiveId > b.archiveId ? 1 : 0;
 }
 
 /** ` (2013-01-01T000000Z)`: the creation time to the second, without colons (awkward in file names). */
-function creationDateSuffix(creationDate: string): string {
-  const time = Date.parse(creationDate);
-  const stamp = Number.isNaN(time)
-    ? creationDate.replace(/[^0-9A-Za-z.-]/g, '')
-    : new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '');
+function creationDateSuffix(creationDate: string, time: number): string {
+  const stamp = Number.isFinite(time)
+    ? new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '')
+    : creationDate.replace(/[^0-9A-Za-z.-]/g, '');
   return ` (${stamp})`;
 }
 
 /**
- * Final keys for archives that share one candidate key. The first in claim order keeps it; each other gets its
- * creation date before the extension (`photo (2014-05-01T120000Z).jpg`), and if that is taken too a counter
- * (`photo (2014-05-01T120000Z) (2).jpg`). The result does not depend on the order of `group`.
+ * Final keys for archives that share one candidate key, one at a time. The first in claim order keeps it; each
+ * other gets its creation date before the extension (`photo (2014-05-01T120000Z).jpg`), and if that is taken
+ * too a counter (`photo (2014-05-01T120000Z) (2).jpg`). The result does not depend on the order of `group`.
  *
  * `isTaken` must answer true for every candidate key of the whole transfer (a suffixed key never takes a name
- * that another archive has on its own) and for every final key assigned before this call; keys assigned within
- * the call are tracked here. Groups must be resolved in a fixed order (resolveKeyCollisions sorts by candidate
- * key) for the whole assignment to be deterministic.
+ * that another archive has on its own) and for every final key yielded so far: the caller records each key
+ * before it asks for the next, so that a group of millions needs no set of its own keys in memory. Groups must
+ * be resolved in a fixed order (resolveKeyCollisions sorts by candidate key) for the whole assignment to be
+ * deterministic.
  */
-export function resolveCollisionGroup(
-  group: readonly KeyCandidate[],
-  isTaken: (key: string) => boolean,
-): FinalKey[] {
-  const [first, ...others] = [...group].sort(claimOrder);
-  if (!first) return [];
-  const assigned = new Set<string>();
-  const free = (key: string) => !isTaken(key) && !assigned.has(key);
-  const keys: FinalKey[] = [{ archiveId: first.archiveId, key: first.candidateKey }];
-  for (const candidate of others) {
-    const dated = creationDateSuffix(candidate.creationDate);
+export function* resolveCollisionGroup<C extends KeyCandidate>(group: readonly C[], isTaken: (key: string) => boolean): Generator<FinalKey<C>> {
+  // Creation times parsed once, and the group sorted by index rather than copied: groups can hold millions.
+  const times = group.map(creationTime);
+  const order = group.map((_, i) => i).sort((a, b) => claimOrder(group[a]!, times[a]!, group[b]!, times[b]!));
+  for (const [rank, index] of order.entries()) {
+    const candidate = group[index]!;
+    if (rank === 0) {
+      yield { candidate, key: candidate.candidateKey };
+      continue;
+    }
+    const dated = creationDateSuffix(candidate.creationDate, times[index]!);
     let key = fitKey(candidate.candidateKey, dated).key;
-    for (let counter = 2; !free(key); counter++) key = fitKey(candidate.candidateKey, `${dated} (${counter})`).key;
-    assigned.add(key);
-    keys.push({ archiveId: candidate.archiveId, key });
+    for (let counter = 2; isTaken(key); counter++) key = fitKey(candidate.candidateKey, `${dated} (${counter})`).key;
+    yield { candidate, key };
   }
-  return keys;
 }
 
 /**
@@ -88,8 +85,8 @@ export function resolveKeyCollisions(candidates: Iterable<KeyCandidate>): Map<st
     else colliding.push(candidateKey);
   }
   for (const candidateKey of colliding.sort()) {
-    for (const { archiveId, key } of resolveCollisionGroup(groups.get(candidateKey)!, (k) => taken.has(k))) {
-      finalKeys.set(archiveId, key);
+    for (const { candidate, key } of resolveCollisionGroup(groups.get(candidateKey)!, (k) => taken.has(k))) {
+      finalKeys.set(candidate.archiveId, key);
       taken.add(key);
     }
   }

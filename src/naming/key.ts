@@ -10,6 +10,8 @@ export const UNNAMED_ARCHIVES_FOLDER = 'glacier-archives-without-name';
 /** C0 and C1 controls and DEL break listings and terminals; U+FFFE/U+FFFF cannot appear in S3's XML. */
 const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]/g;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** Anything safePath would change: an unsafe character, a surrogate, or an empty, `.` or `..` segment. */
+const NEEDS_CLEANING = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff\ud800-\udfff]|(?:^|\/)\.{0,2}(?:\/|$)/;
 /** Short and ASCII, so that a kept extension never crowds out the name */
 const EXTENSION = /\.[A-Za-z0-9_-]{1,16}$/;
 const TRUNCATION_HASH_HEX_DIGITS = 16;
@@ -24,6 +26,7 @@ export function utf8Length(text: string): number {
  * stays inside the prefix as `etc/passwd`. Returns '' when nothing usable is left.
  */
 export function safePath(path: string): string {
+  if (!NEEDS_CLEANING.test(path)) return path;
   return path
     .replace(LONE_SURROGATE, '\ufffd')
     .replace(UNSAFE_CHARACTERS, '')
@@ -55,10 +58,13 @@ function splitExtension(key: string): { stem: string; extension: string } {
 function truncateUtf8(text: string, maxBytes: number): string {
   let bytes = 0;
   let end = 0;
-  for (const character of text) {
-    bytes += utf8Length(character);
-    if (bytes > maxBytes) break;
-    end += character.length;
+  while (end < text.length) {
+    // UTF-8 length from the code point, without a call into Buffer per character (keys are up to 1 KiB).
+    const codePoint = text.codePointAt(end)!;
+    const size = codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += codePoint >= 0x10000 ? 2 : 1;
   }
   return text.slice(0, end);
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { ConfigError } from '../aws/errors.js';
 import type { EventSink } from '../events.js';
-import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type KeyCandidate, type NamingOverrides } from '../naming/index.js';
+import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type NamingOverrides } from '../naming/index.js';
 import { totalOf, type InventoryEntry, type TransferConfig, type TransferState } from '../state/db.js';
 import { MAX_ARCHIVE_BYTES, MAX_PARTS } from './chunks.js';
 
@@ -42,21 +42,12 @@ export async function createNamer(config: Pick<TransferConfig, 'prefix' | 'namin
  */
 export function planArchives(state: TransferState, namer: ArchiveNamer, emit: EventSink): PlanResult {
   const uncopyable = state.transaction(() => {
-    const groups = new Map<string, KeyCandidate[]>();
-    const seqOf = new Map<string, number>();
-    for (const keyHash of state.sharedKeyHashes()) {
-      for (const m of state.archivesWithKeyHash(keyHash)) {
-        const group = groups.get(m.key) ?? [];
-        group.push({ archiveId: m.archive_id, candidateKey: m.key, creationDate: m.creation_date, isOverride: namer.overrides?.byArchiveId.has(m.archive_id) });
-        groups.set(m.key, group);
-        seqOf.set(m.archive_id, m.seq);
-      }
-    }
-    const colliding = [...groups.keys()].filter((k) => groups.get(k)!.length > 1).sort();
-    for (const candidateKey of colliding) {
-      // Suffixed keys must not take a key any other archive holds: candidates, and keys given by earlier groups.
-      for (const { archiveId, key } of resolveCollisionGroup(groups.get(candidateKey)!, (k) => state.isKeyTaken(k))) {
-        if (key !== candidateKey) state.setKey(seqOf.get(archiveId)!, key);
+    for (const candidateKey of state.sharedKeys()) {
+      const group = state.archivesWithKey(candidateKey).map((m) => Object.assign(m, { candidateKey, isOverride: namer.overrides?.byArchiveId.has(m.archiveId) }));
+      // Suffixed keys must not take a key any other archive holds: candidates, and keys given so far (each is
+      // recorded before the next is chosen).
+      for (const { candidate, key } of resolveCollisionGroup(group, (k) => state.isKeyTaken(k))) {
+        if (key !== candidateKey) state.setKey(candidate.seq, key);
       }
     }
     return state.failLargerThan(MAX_ARCHIVE_BYTES, `cannot be copied: larger than ${MAX_PARTS} parts of 5 GiB`);
