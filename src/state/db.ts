@@ -279,9 +279,10 @@ export class TransferState {
         this.db.pragma('cache_size = -32768');
         // Statement journals (an update that fires a trigger), temporary tables and index sorts: not on disk.
         this.db.pragma('temp_store = MEMORY');
-        // Test-only: caps the file's size so that tests can stage "disk full" (SQLITE_FULL) without filling a disk.
-        const maxPages = Number(process.env.GLACIER_COPY_TEST_STATE_MAX_PAGES ?? 0);
-        if (maxPages > 0) this.db.pragma(`max_page_count = ${maxPages}`);
+        // Test-only: lets the file grow by this many pages, so that tests can stage "disk full" (SQLITE_FULL)
+        // without filling a disk.
+        const growth = process.env.GLACIER_COPY_TEST_STATE_GROWTH_PAGES;
+        if (growth !== undefined) this.db.pragma(`max_page_count = ${(this.db.pragma('page_count', { simple: true }) as number) + Number(growth)}`);
       }
       this.db.pragma('busy_timeout = 5000');
     } catch (e) {

@@ -13,6 +13,8 @@ describe('bad input and misuse', () => {
       vaults: [
         { name: 'vault', seed: 'misuse', archives: mixedArchives(12, 'misuse') },
         { name: 'other-vault', seed: 'other', archives: mixedArchives(2, 'other') },
+        // Enough small archives that their state needs more pages than the file starts with.
+        { name: 'many', seed: 'many', archives: Array.from({ length: 400 }, (_, i) => ({ size: 100 + i, description: `many/${i}.txt` })) },
       ],
       buckets: ['bucket'],
     });
@@ -118,14 +120,14 @@ describe('bad input and misuse', () => {
 
   it('stops with one line when the state file cannot grow (disk full), and resume finishes once there is room', async () => {
     const state = w.path('full.db');
-    const run = await runCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--prefix', 'full/'] }), {
-      env: { GLACIER_COPY_TEST_STATE_MAX_PAGES: '12' },
+    const run = await runCli(w.start({ vault: 'many', bucket: 'bucket', state, extra: ['--prefix', 'full/'] }), {
+      env: { GLACIER_COPY_TEST_STATE_GROWTH_PAGES: '2' },
     });
     expect(run.code, describeRun(run)).toBe(1);
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^glacier-copy: cannot write the state file: database or disk is full/)]);
     const resumed = await runCli(resumeArgs(state));
     expect(resumed.code, describeRun(resumed)).toBe(0);
-    expectCompleteCopy(await w.audit({ statePath: state, vault: 'vault', bucket: 'bucket', prefix: 'full/' }), 12);
+    expectCompleteCopy(await w.audit({ statePath: state, vault: 'many', bucket: 'bucket', prefix: 'full/' }), 400);
   });
 
   it('stops with a clear message when credentials expire mid-run, and resume finishes once they are refreshed', async () => {
