@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../aws/clients.js';
+import { DEFAULT_PART_SIZE } from '../plan/chunks.js';
 import { MIB } from '../verify/tree-hash.js';
 import { startSimulator } from '../sim/server.js';
 import { auditCopy } from '../sim/audit.js';
@@ -51,7 +52,7 @@ export function registerDemoCommand(program: Command): void {
         const total = archives.reduce((n, a) => n + a.size, 0);
         process.stdout.write(
           `demo: simulator at ${sim.url}; vault "demo-vault" holds ${archives.length} archives, ${formatBytes(total)}; ` +
-            `Glacier time runs ${TIME_SCALE}x faster (a Bulk retrieval takes ~${Math.round((8 * 3600) / TIME_SCALE)}s)\n`,
+            `Glacier time runs ${TIME_SCALE}x faster (a Bulk retrieval takes ${(5 * 3600) / TIME_SCALE}–${(12 * 3600) / TIME_SCALE}s)\n`,
         );
         const statePath = join(dir, 'demo.state.db');
         const state = TransferState.create(statePath, {
@@ -63,7 +64,7 @@ export function registerDemoCommand(program: Command): void {
           tier: 'Bulk',
           region: 'us-east-1',
           endpoint: sim.url,
-          partSize: 8 * MIB,
+          partSize: DEFAULT_PART_SIZE,
         });
         const code = await runTransfer(state, {
           engine: { concurrency: opts.concurrency, pollIntervalMs: 5000, outputWindowMs: (24 * 3600_000) / TIME_SCALE, receiveWaitSeconds: 1 },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_PART_SIZE, isValidPartSize } from '../plan/chunks.js';
 import { TransferState } from '../state/db.js';
 import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
@@ -46,7 +46,11 @@ export function registerStartCommand(program: Command): void {
     .option('--tier <tier>', 'Glacier retrieval tier (Bulk, Standard, Expedited)', 'Bulk')
     .option('--inventory <file>', 'use this inventory (JSON or CSV, as Glacier writes it) instead of requesting one')
     .option('--naming-overrides <file>', 'CSV of archive_id,key pairs that override the names decoded from descriptions')
-    .option('--part-size <size>', 'S3 part size, a power-of-two MiB from 8MiB to 4GiB; archives up to it are written with one PutObject (default 512MiB)', parseByteSize, DEFAULT_PART_SIZE)
+    .addOption(
+      new Option('--part-size <size>', 'S3 part size, a power-of-two MiB from 8MiB to 4GiB; archives up to it are written with one PutObject')
+        .argParser(parseByteSize)
+        .default(DEFAULT_PART_SIZE, '512MiB'),
+    )
     .option('--region <region>', 'AWS region of the vault and the bucket')
     .option('--profile <name>', 'AWS profile for credentials')
     .option('--endpoint-url <url>', 'one endpoint for all services (e.g. the simulator); AWS_ENDPOINT_URL also works')

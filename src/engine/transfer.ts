@@ -142,6 +142,11 @@ export class TransferEngine {
   async run(signal: AbortSignal): Promise<TransferSummary> {
     this.emit({ type: 'phase', phase: 'validate' });
     await validateTransfer(this.clients, this.config);
+    if (this.state.transferInfo().finishedAt !== undefined) {
+      // Resumed after the end: nothing to copy, and no topic or queue to create for it.
+      this.emit({ type: 'phase', phase: 'done' });
+      return this.summary();
+    }
     const namer = await createNamer(this.config);
     // A user's inventory file is read before anything is created, so that a bad one costs nothing.
     if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(namer, undefined, signal);
@@ -579,7 +584,7 @@ export class TransferEngine {
       emit: this.emit,
       maxAttempts: this.options.maxAttempts,
     };
-    const partsBefore = this.state.partCount(archive.seq);
+    const partsBefore = archive.upload_id ? this.state.partCount(archive.seq) : 0;
     const started = Date.now();
     try {
       await copyArchive(ctx, archive);
@@ -587,7 +592,8 @@ export class TransferEngine {
         const toolMs = streamMs > 0 ? streamMs / this.options.concurrency : (Date.now() - started) / this.options.archiveConcurrency;
         this.model.observe({ bytes: archive.size, toolMs });
       }
-      this.emit({ type: 'archive-verified', archiveId: archive.archive_id, key: archive.key!, size: archive.size });
+      // Told once it is recorded: whoever hears it may stop this process at once.
+      this.state.afterDeferred(() => this.emit({ type: 'archive-verified', archiveId: archive.archive_id, key: archive.key!, size: archive.size }));
     } catch (e) {
       if (signal.aborted) return;
       const current = this.state.archiveBySeq(archive.seq)!;

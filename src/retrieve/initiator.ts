@@ -15,7 +15,8 @@ export type InitiateOutcome =
 
 export function classifyInitiateError(e: unknown): InitiateOutcome {
   if ((e as Error)?.name === 'PolicyEnforcedException') return { kind: 'refused', reason: 'policy', error: e };
-  if (isThrottling(e)) return { kind: 'refused', reason: 'throttled', error: e };
+  // No Expedited capacity at the moment: a refusal like a throttle, not a reason to stop the run.
+  if (isThrottling(e) || (e as Error)?.name === 'InsufficientCapacityException') return { kind: 'refused', reason: 'throttled', error: e };
   if (isNotFound(e)) return { kind: 'refused', reason: 'not-found', error: e };
   if (isCredentialsError(e) || httpStatusOf(e) === 403) return { kind: 'fatal', error: e };
   if (isRetryable(e) || httpStatusOf(e) === undefined) return { kind: 'unknown', error: e };
@@ -73,6 +74,11 @@ export class RetrievalInitiator {
   private pausedUntil = 0;
   private throttlePauseMs = 0;
   private policyPauseMs = 0;
+  /**
+   * When the last pause of each kind began. Calls under way together are refused together: a refusal of a call
+   * sent before that pause belongs to the burst that caused it, and does not lengthen it again.
+   */
+  private readonly pausedAt = { throttle: -Infinity, policy: -Infinity };
 
   constructor(
     private readonly glacier: GlacierClient,
@@ -109,16 +115,22 @@ export class RetrievalInitiator {
       const outcome = classifyInitiateError(e);
       if (outcome.kind === 'refused' && outcome.reason === 'throttled') {
         this.limit.throttled(sentAt);
-        this.throttlePauseMs = Math.min(MAX_THROTTLE_PAUSE_MS, Math.max(100, this.throttlePauseMs * 2));
-        this.pause(this.throttlePauseMs);
+        if (sentAt > this.pausedAt.throttle) {
+          this.throttlePauseMs = Math.min(MAX_THROTTLE_PAUSE_MS, Math.max(100, this.throttlePauseMs * 2));
+          this.pause('throttle', this.throttlePauseMs);
+        }
       } else if (outcome.kind === 'refused' && outcome.reason === 'policy') {
-        this.policyPauseMs = Math.min(MAX_POLICY_PAUSE_MS, Math.max(1000, this.policyPauseMs * 2));
-        this.pause(this.policyPauseMs);
+        if (sentAt > this.pausedAt.policy) {
+          this.policyPauseMs = Math.min(MAX_POLICY_PAUSE_MS, Math.max(1000, this.policyPauseMs * 2));
+          this.pause('policy', this.policyPauseMs);
+        }
       } else if (outcome.kind === 'unknown') {
         // A service in trouble: send less until it answers again.
         this.limit.throttled(sentAt);
-        this.throttlePauseMs = Math.min(MAX_THROTTLE_PAUSE_MS, Math.max(1000, this.throttlePauseMs * 2));
-        this.pause(this.throttlePauseMs);
+        if (sentAt > this.pausedAt.throttle) {
+          this.throttlePauseMs = Math.min(MAX_THROTTLE_PAUSE_MS, Math.max(1000, this.throttlePauseMs * 2));
+          this.pause('throttle', this.throttlePauseMs);
+        }
       }
       return outcome;
     } finally {
@@ -127,7 +139,9 @@ export class RetrievalInitiator {
   }
 
   /** Pauses for about `ms` (with jitter, so that many clients do not come back at one instant). */
-  private pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms * (0.5 + Math.random() / 2));
+  private pause(kind: keyof RetrievalInitiator['pausedAt'], ms: number): void {
+    const now = Date.now();
+    this.pausedAt[kind] = now;
+    this.pausedUntil = Math.max(this.pausedUntil, now + ms * (0.5 + Math.random() / 2));
   }
 }

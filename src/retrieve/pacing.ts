@@ -28,8 +28,13 @@ export interface CopyCostPrior {
 export const DEFAULT_PRIOR: CopyCostPrior = { msPerArchive: 20, msPerMiB: 100 };
 
 const MIB = 1024 * 1024;
-/** Weight of the prior, in observations: it steers the first few and is soon outweighed. */
+/**
+ * Weight of the prior, in observations: it steers the first few and is soon outweighed. Being older than every
+ * observation, it decays as they do.
+ */
 const PRIOR_WEIGHT = 4;
+/** What remains of the prior for ever: it only decides the cost per MiB when the archives' sizes do not vary. */
+const ANCHOR_WEIGHT = 0.1;
 /** Each observation's weight decays by this factor per later observation (half-life ~700 archives). */
 const DECAY = 0.999;
 
@@ -46,8 +51,10 @@ interface Sums {
  * The copy cost of archives as `a + b × size` (tool milliseconds), fitted by weighted least squares over recent
  * archives, starting from a prior. Tool time is what an archive's copy took of the tool's capacity: the time it
  * held a lane (a slot of the archive or stream pool) divided by the number of such lanes, so that the sum over
- * archives copied back to back is the tool's wall time. The prior is two pseudo-observations (a tiny archive and
- * a 64 MiB one) that keep the fit defined while every archive has the same size.
+ * archives copied back to back is the tool's wall time. The prior is pseudo-observations of archives of the sizes
+ * measured (so that it weighs as much as that many of them, wherever they are: a fixed point far from them, such as
+ * 64 MiB among archives of a few KiB, would outweigh thousands of measurements), plus a light anchor at no bytes
+ * and twice their mean size that keeps the fit defined while every archive has the same size.
  */
 export class CopyCostModel {
   private sums: Sums = { w: 0, x: 0, xx: 0, y: 0, xy: 0 };
@@ -75,18 +82,32 @@ export class CopyCostModel {
   /** The fitted cost: tool milliseconds per archive and per MiB, never negative. */
   coefficients(): CopyCostPrior {
     const p = this.prior;
-    const big = 64;
-    // The prior as pseudo-observations at 0 and 64 MiB, each of weight PRIOR_WEIGHT / 2.
-    const h = PRIOR_WEIGHT / 2;
-    const w = this.sums.w + PRIOR_WEIGHT;
-    const x = this.sums.x + h * big;
-    const xx = this.sums.xx + h * big * big;
-    const y = this.sums.y + h * p.msPerArchive + h * (p.msPerArchive + p.msPerMiB * big);
-    const xy = this.sums.xy + h * big * (p.msPerArchive + p.msPerMiB * big);
+    const s = this.sums;
+    if (!(s.w > 0)) return { ...p };
+    const priorMs = (mib: number) => p.msPerArchive + p.msPerMiB * mib;
+    // Mean size and mean squared size of the measured archives.
+    const m1 = s.x / s.w;
+    const m2 = s.xx / s.w;
+    const k = PRIOR_WEIGHT * DECAY ** this.observed;
+    const big = 2 * m1;
+    const e = ANCHOR_WEIGHT / 2;
+    const w = s.w + k + 2 * e;
+    const x = s.x + k * m1 + e * big;
+    const xx = s.xx + k * m2 + e * big * big;
+    const y = s.y + k * priorMs(m1) + e * (priorMs(0) + priorMs(big));
+    const xy = s.xy + k * (p.msPerArchive * m1 + p.msPerMiB * m2) + e * big * priorMs(big);
     const det = w * xx - x * x;
-    let perMiB = det > 1e-12 ? (w * xy - x * y) / det : p.msPerMiB;
-    perMiB = Math.max(perMiB, 0);
-    const perArchive = Math.max((y - perMiB * x) / w, 0);
+    let perMiB = det > 1e-12 * w * xx ? (w * xy - x * y) / det : p.msPerMiB;
+    let perArchive = (y - perMiB * x) / w;
+    if (perMiB < 0) {
+      perMiB = 0;
+      perArchive = y / w;
+    } else if (perArchive < 0) {
+      // No cost per archive shows: the line through the origin that still predicts what was measured (the fit at
+      // the archives' mean size). Cutting the intercept alone would add its size to every prediction.
+      perMiB = m1 > 0 ? Math.max(0, perArchive + perMiB * m1) / m1 : 0;
+      perArchive = 0;
+    }
     return { msPerArchive: perArchive, msPerMiB: perMiB };
   }
 
@@ -105,10 +126,12 @@ export class CopyCostModel {
     const model = new CopyCostModel(prior);
     if (json) {
       try {
-        const saved = JSON.parse(json) as ReturnType<CopyCostModel['toJSON']>;
-        if (saved.sums && Object.values(saved.sums).every((v) => Number.isFinite(v))) {
-          model.sums = { ...saved.sums };
-          model.observed = saved.observed;
+        const saved = JSON.parse(json) as Partial<ReturnType<CopyCostModel['toJSON']>> | null;
+        const sums = readSums(saved?.sums);
+        const observed = saved?.observed;
+        if (sums && typeof observed === 'number' && Number.isSafeInteger(observed) && observed >= 0) {
+          model.sums = sums;
+          model.observed = observed;
         }
       } catch {
         // A model that cannot be read is measured again.
@@ -116,6 +139,19 @@ export class CopyCostModel {
     }
     return model;
   }
+}
+
+/** Saved sums, when every one is a number they can be (weights and sizes are never negative). */
+function readSums(value: unknown): Sums | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const saved = value as Record<string, unknown>;
+  const sums: Sums = { w: 0, x: 0, xx: 0, y: 0, xy: 0 };
+  for (const k of Object.keys(sums) as (keyof Sums)[]) {
+    const v = saved[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return undefined;
+    sums[k] = v;
+  }
+  return sums.w >= 0 && sums.x >= 0 && sums.xx >= 0 ? sums : undefined;
 }
 
 export interface PacingLimits {

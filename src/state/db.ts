@@ -323,6 +323,7 @@ export class TransferState {
 
   /** A prepared statement, prepared once per connection: the engine runs the same few queries constantly. */
   private stmt(sql: string): Database.Statement {
+    this.flushDeferred();
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
@@ -357,7 +358,10 @@ export class TransferState {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.flushDeferred();
+      this.db.close();
+    }
     this.releaseLock?.();
     this.releaseLock = undefined;
   }
@@ -568,7 +572,53 @@ export class TransferState {
 
   /** Runs `fn` in one transaction (batched writes, all-or-nothing). */
   transaction<T>(fn: () => T): T {
+    this.flushDeferred();
     return this.inTransaction(fn) as T;
+  }
+
+  private deferred: (() => void)[] = [];
+  private onDeferredWritten: (() => void)[] = [];
+  private flushing = false;
+  private deferredError?: unknown;
+
+  /**
+   * Records something that already happened with the next batch of writes: at the next turn of the event loop,
+   * or before the next statement, whichever comes first, in one transaction with the others. A record lost in a
+   * crash only makes `resume` redo verified work (a part uploaded again, an object found and adopted), so
+   * hundreds of archives a second cost one commit, not hundreds. Never for a record that must precede an AWS
+   * call.
+   */
+  defer(record: () => void): void {
+    if (this.deferred.length === 0) setImmediate(() => this.flushDeferred());
+    this.deferred.push(record);
+  }
+
+  /** Runs `fn` once the records deferred so far are written (at once when there are none). */
+  afterDeferred(fn: () => void): void {
+    if (this.deferred.length === 0) fn();
+    else this.onDeferredWritten.push(fn);
+  }
+
+  /** Applies deferred records; a failure to write them is thrown here and by every later call. */
+  flushDeferred(): void {
+    if (this.deferredError !== undefined) throw this.deferredError;
+    if (this.deferred.length === 0 || this.flushing || !this.db.open) return;
+    const batch = this.deferred;
+    const then = this.onDeferredWritten;
+    this.deferred = [];
+    this.onDeferredWritten = [];
+    this.flushing = true;
+    try {
+      this.inTransaction(() => {
+        for (const record of batch) record();
+      });
+    } catch (e) {
+      this.deferredError = e;
+      throw e;
+    } finally {
+      this.flushing = false;
+    }
+    for (const fn of then) fn();
   }
 
   /** Puts archives that failed for transient reasons back in the queue, keeping their uploads and parts. */

@@ -209,7 +209,7 @@ async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source:
 function recordVerified(ctx: ArchiveCopyContext, archive: ArchiveRow, checksum: string): void {
   // A multipart archive's bytes were counted part by part.
   if (!archive.upload_id) ctx.accounting.add(COUNTER.bytesCopied, archive.size);
-  ctx.state.transaction(() => {
+  ctx.state.defer(() => {
     ctx.state.updateArchive(archive.seq, { status: 'verified', object_checksum: checksum, error: null, job_id: null, job_ready_at: null });
     if (archive.upload_id) ctx.state.forgetUpload(archive.seq);
   });
@@ -252,13 +252,15 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan:
               { signal, onBytes },
             ),
           );
-          ctx.state.recordPart({
+          ctx.state.defer(() =>
+            ctx.state.recordPart({
             seq: archive.seq,
             part_number: partNumber,
             etag: part.etag,
             checksum_sha256: part.checksumSha256,
-            tree_hashes: part.ranges.map((r) => r.treeHash),
-          });
+              tree_hashes: part.ranges.map((r) => r.treeHash),
+            }),
+          );
           ctx.accounting.add(COUNTER.bytesCopied, ranges.reduce((n, r) => n + r.end - r.start + 1, 0));
         } catch (e) {
           stop.abort(e);

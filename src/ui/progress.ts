@@ -18,19 +18,30 @@ export function createProgressReporter(mode: ProgressMode, state: TransferState,
   if (mode === 'quiet') return { sink: () => undefined, stop: () => undefined };
   if (mode === 'json') {
     let bytes = 0;
-    const timer = setInterval(() => flushBytes(), 1000);
+    // Lines of one turn of the event loop go out in one write: hundreds of events a second, not hundreds of writes.
+    let pending = '';
+    const writeLine = (event: object) => {
+      if (pending === '') setImmediate(flushLines);
+      pending += `${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`;
+    };
+    const flushLines = () => {
+      if (pending !== '') process.stdout.write(pending);
+      pending = '';
+    };
     const flushBytes = () => {
-      if (bytes > 0) process.stdout.write(JSON.stringify({ type: 'bytes', n: bytes, at: new Date().toISOString() }) + '\n');
+      if (bytes > 0) writeLine({ type: 'bytes', n: bytes });
       bytes = 0;
     };
+    const timer = setInterval(flushBytes, 1000);
     return {
       sink: (e) => {
         if (e.type === 'bytes') bytes += e.n;
-        else process.stdout.write(JSON.stringify({ ...e, at: new Date().toISOString() }) + '\n');
+        else writeLine(e);
       },
       stop: () => {
         clearInterval(timer);
         flushBytes();
+        flushLines();
       },
     };
   }

@@ -29,7 +29,7 @@ async function measure(path: string): Promise<void> {
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 1_000_000);
   for (const format of ['JSON', 'CSV'] as const) {
-    const path = await generatedInventoryFile(format, count);
+    const path = await generatedInventoryFile(format, 'bench', count);
     const bytes = statSync(path).size;
     const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--measure', path], {
       encoding: 'utf8',

@@ -57,7 +57,12 @@ export function chaosFaults(seed: number, rate = 1): string {
     's3.UploadPart:throttle=0.02',
     's3.UploadPart:reset=0.01',
     's3.PutObject:500=0.02',
+    's3.PutObject:503=0.02',
     's3.PutObject:throttle=0.02',
+    // Answers lost after the request was carried out: a job started, an object written, an upload completed.
+    'glacier.InitiateJob:lose=0.02',
+    's3.PutObject:lose=0.02',
+    's3.CompleteMultipartUpload:lose=0.03',
     's3.CreateMultipartUpload:503=0.03',
     's3.CompleteMultipartUpload:500=0.03',
     'sqs.ReceiveMessage:500=0.05',
@@ -105,7 +110,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         }
       }
       last = await child.done;
-      log(`chaos: run ${runs} exited ${last.code}${last.code !== 0 ? `: ${last.stderr.trim().split('\n').pop() ?? ''}` : ''}`);
+      log(`chaos: run ${runs} exited ${last.code}${last.code !== 0 ? `: ${last.stderr.trim().split('\n').pop() ?? ''} ${last.summary.replace(/\n/g, ' | ')}` : ''}`);
       // A run that ends with archives still waiting (or failed for transient reasons) is resumed, as a user would.
       if (last.code === 0 || runs > options.kills + 20) break;
     }

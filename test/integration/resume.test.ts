@@ -146,6 +146,14 @@ describe('resume after the process is killed with SIGKILL', () => {
     // The resumed run reports only what it copied itself.
     const verifiedAgain = resumed.events.filter(isVerified).map((e) => e.archiveId as string);
     expect(verifiedAgain.filter((id) => atKill.verified.has(id))).toEqual([]);
+
+    // Resumed once more after the end: nothing to do, and nothing created for it (no topic, no queue).
+    w.recorder.phase = 'some-again';
+    const again = await runCli(resumeArgs(state));
+    expect(again.code, describeRun(again)).toBe(0);
+    expect(again.summary).toMatch(/20\/20 archives verified/);
+    const calls = w.recorder.requests.filter((r) => r.phase === 'some-again').map((r) => `${r.service}:${r.operation}`);
+    expect([...new Set(calls)].sort()).toEqual(['glacier:DescribeVault', 's3:HeadBucket']);
   });
 
   it('finishes a transfer killed while parts were being uploaded, reusing its multipart uploads and recorded parts', async () => {
