@@ -8,6 +8,8 @@ export interface RetryOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   onRetry?: (attempt: number, error: unknown, delayMs: number) => void;
+  /** Which errors are worth another try (default: the transient ones, errors.ts) */
+  retryable?: (error: unknown) => boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
     try {
       return await fn(attempt);
     } catch (e) {
-      if (options.signal?.aborted || attempt >= options.attempts || !isRetryable(e)) throw e;
+      if (options.signal?.aborted || attempt >= options.attempts || !(options.retryable ?? isRetryable)(e)) throw e;
       const factor = isThrottling(e) ? 4 : 2;
       const delay = Math.min(max, base * factor ** (attempt - 1)) * (0.5 + Math.random() / 2);
       options.onRetry?.(attempt, e, delay);

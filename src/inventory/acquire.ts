@@ -1,28 +1,35 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { DescribeJobCommand, GetJobOutputCommand, InitiateJobCommand, type GlacierClient } from '@aws-sdk/client-glacier';
-import { ConfigError, isNotFound } from '../aws/errors.js';
+import { ConfigError, describeError, isNotFound, isRetryable } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
 import type { EventSink } from '../events.js';
 import { jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import { totalOf, type InventoryEntry, type TransferState } from '../state/db.js';
-import { readInventory, type InventoryArchive } from './index.js';
+import { InventoryFormatError, readInventory, type InventoryArchive } from './index.js';
 
 /** The candidate S3 key of an archive, decided as it is read (naming is the caller's). */
 export type KeyOf = (archive: InventoryArchive) => string;
 
 const BATCH = 5000;
 
+/** Glacier stores archive ids and descriptions as printable ASCII (its API takes nothing else). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /**
  * Streams an inventory document into the state, in batched transactions, each archive with its candidate key.
- * An inventory that names another vault is refused; bad rows are recorded and reported, and the rest goes on.
+ * An inventory that names another vault is refused. In a file, bad rows are recorded and reported, and the
+ * rest goes on. In Glacier's own output (`fromGlacier`), which carries no checksum, a row Glacier could not have
+ * written (a bad row, an id or description that is not printable ASCII) means the download was damaged: the
+ * whole document is refused (InventoryFormatError), to be fetched again.
  */
 export async function loadInventory(
   source: Readable,
   state: TransferState,
-  expected: { vaultArnSuffix: string; keyOf: KeyOf },
+  expected: { vaultArnSuffix: string; keyOf: KeyOf; fromGlacier?: boolean },
   emit: EventSink,
 ): Promise<{ archives: number; bytes: number }> {
+  const damaged = (entry: number, what: string) => new InventoryFormatError(`entry ${entry} of Glacier's inventory ${what}: the download is damaged`);
   state.startInventory();
   let batch: (InventoryEntry & { key: string })[] = [];
   let archives = 0;
@@ -39,11 +46,15 @@ export async function loadInventory(
         throw new ConfigError(`the inventory is of ${arn}, not of vault ${expected.vaultArnSuffix.replace(/^:vaults\//, '')}`);
       }
     } else if (event.kind === 'archive') {
+      if (expected.fromGlacier && !(PRINTABLE_ASCII.test(event.archive.archiveId) && PRINTABLE_ASCII.test(event.archive.description))) {
+        throw damaged(event.entry, 'has characters Glacier never writes');
+      }
       batch.push({ ...event.archive, key: expected.keyOf(event.archive) });
       archives++;
       bytes += event.archive.size;
       if (batch.length >= BATCH) flush();
     } else {
+      if (expected.fromGlacier) throw damaged(event.entry, `is not a valid archive (${event.reason})`);
       const line = event.line ?? event.entry;
       state.addBadRow(line, event.reason);
       emit({ type: 'inventory-bad-row', line, reason: event.reason });
@@ -132,12 +143,18 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
     await ctx.waitForJob(jobId);
     if (ctx.signal.aborted) throw ctx.signal.reason;
   }
-  const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, keyOf: ctx.keyOf };
+  const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, keyOf: ctx.keyOf, fromGlacier: true };
   return withRetries(
     async () => {
       const out = await ctx.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName: ctx.vault, jobId }), { abortSignal: ctx.signal });
       return loadInventory(out.body as Readable, ctx.state, expected, ctx.emit);
     },
-    { attempts: 5, signal: ctx.signal },
+    {
+      attempts: 5,
+      signal: ctx.signal,
+      // A damaged or cut-short document is fetched again, like any other failed download.
+      retryable: (e) => e instanceof InventoryFormatError || isRetryable(e),
+      onRetry: (_, e) => ctx.emit({ type: 'warning', message: `reading inventory job ${jobId} failed (${describeError(e)}); fetching it again` }),
+    },
   );
 }

@@ -69,7 +69,20 @@ export function chaosFaults(seed: number, rate = 1): string {
     'sns.CreateTopic:throttle=0.1',
   ];
   const scaled = rules.map((r) => r.replace(/=([0-9.]+)$/, (_, p: string) => `=${Math.min(1, Number(p) * rate).toFixed(4)}`));
-  return [...scaled, `seed=${seed}`].join(';');
+  // And each kind at least once early on, whatever the timing of the kills makes of the probabilities.
+  const certain = [
+    'glacier.GetJobOutput:corrupt@2',
+    'glacier.GetJobOutput:reset@4',
+    'glacier.InitiateJob:throttle@2',
+    'glacier.InitiateJob:expire@3',
+    'glacier.InitiateJob:lose@5',
+    'glacier.JobNotification:drop@2',
+    'glacier.JobNotification:duplicate@3',
+    's3.PutObject:500@2',
+    's3.PutObject:503@3',
+    's3.PutObject:lose@4',
+  ];
+  return [...scaled, ...certain, `seed=${seed}`].join(';');
 }
 
 export function chaosLine(f: ChaosFigures): string {

@@ -17,8 +17,9 @@ describe('where the vault inventory comes from', () => {
         { name: 'from-file', seed: 'inv-file', archives: [...mixedArchives(14, 'inv-file'), ...CSV_HOSTILE] },
         { name: 'by-job', seed: 'inv-job', archives: mixedArchives(10, 'inv-job') },
         { name: 'reuse', seed: 'inv-reuse', archives: mixedArchives(10, 'inv-reuse') },
+        { name: 'damaged', seed: 'inv-damaged', archives: mixedArchives(30, 'inv-damaged') },
       ],
-      buckets: ['json-inventory', 'csv-inventory', 'job-inventory', 'reused-inventory'],
+      buckets: ['json-inventory', 'csv-inventory', 'job-inventory', 'reused-inventory', 'after-damage'],
     });
   });
   afterAll(() => w?.stop());
@@ -50,6 +51,22 @@ describe('where the vault inventory comes from', () => {
     expectCompleteCopy(await w.audit({ statePath: state, vault: 'by-job', bucket: 'job-inventory' }), 10);
     expect(inventoryJobs('job')).toHaveLength(1);
     expect(w.recorder.of('glacier', 'GetJobOutput', (r) => r.phase === 'job' && r.jobId !== undefined).length).toBeGreaterThan(0);
+  });
+
+  it("fetches Glacier's inventory again when its download arrives damaged, and copies every archive", async () => {
+    // The first download (the inventory's) has a byte flipped a third of the way in, whatever field it hits.
+    w.harness.sim.world.faults.configure('glacier.GetJobOutput:corrupt@1');
+    const state = w.path('damaged.db');
+    w.recorder.phase = 'damaged';
+    const run = await runCli(w.start({ vault: 'damaged', bucket: 'after-damage', state }));
+    w.harness.sim.world.faults.configure('');
+    expect(run.code, describeRun(run)).toBe(0);
+    expectCompleteCopy(await w.audit({ statePath: state, vault: 'damaged', bucket: 'after-damage' }), 30);
+    const inventoryJob = [...w.vault('damaged').jobs.values()].find((j) => j.action === 'InventoryRetrieval')!;
+    const downloads = w.recorder.of('glacier', 'GetJobOutput', (r) => r.phase === 'damaged' && r.jobId === inventoryJob.id);
+    expect(downloads).toHaveLength(2);
+    expect(eventsOf(run, 'warning').map((e) => e.message)).toContainEqual(expect.stringMatching(/reading inventory job .* failed .*fetching it again/));
+    expect(eventsOf(run, 'inventory-bad-row')).toEqual([]);
   });
 
   it('reuses a recent inventory job that ListJobs shows instead of starting another', async () => {
