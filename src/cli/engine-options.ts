@@ -21,7 +21,7 @@ export interface EngineCliOptions {
 export function addEngineOptions(command: Command): Command {
   return command
     .option('--concurrency <n>', 'streams (parts, or archives written with one PutObject) copied at once (default 8)', parsePositiveInt('--concurrency'))
-    .option('--archive-concurrency <n>', 'archives copied at once, to hide round trips of small ones (default 64)', parsePositiveInt('--archive-concurrency'))
+    .option('--archive-concurrency <n>', 'archives copied at once, to hide round trips of small ones (default 128)', parsePositiveInt('--archive-concurrency'))
     .option('--poll-interval <duration>', 'how often to ask Glacier about jobs if notifications are late (default 15m)', parseDuration)
     .option('--max-staged <size>', 'most bytes requested from Glacier and not yet copied (default: what the copy can take in the download window)', parseByteSize)
     .option('--max-jobs <n>', 'most retrieval jobs in flight (default: what the copy can take in the download window)', parsePositiveInt('--max-jobs'))

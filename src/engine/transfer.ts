@@ -53,7 +53,7 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   concurrency: 8,
-  archiveConcurrency: 64,
+  archiveConcurrency: 128,
   pollIntervalMs: 15 * 60_000,
   outputWindowMs: 24 * 3600_000,
   maxStagedBytes: Number.POSITIVE_INFINITY,
@@ -62,7 +62,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxArchiveAttempts: 8,
   retryBaseMs: 5000,
   receiveWaitSeconds: 20,
-  receivers: 4,
+  receivers: 8,
 };
 
 export interface TransferSummary {

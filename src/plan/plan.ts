@@ -4,6 +4,7 @@ import type { EventSink } from '../events.js';
 import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type NamingOverrides } from '../naming/index.js';
 import { totalOf, type InventoryEntry, type TransferConfig, type TransferState } from '../state/db.js';
 import { MAX_ARCHIVE_BYTES, MAX_PARTS } from './chunks.js';
+import { KeyFilter } from './key-filter.js';
 
 export interface PlanResult {
   archives: number;
@@ -42,14 +43,8 @@ export async function createNamer(config: Pick<TransferConfig, 'prefix' | 'namin
  */
 export function planArchives(state: TransferState, namer: ArchiveNamer, emit: EventSink): PlanResult {
   const uncopyable = state.transaction(() => {
-    for (const candidateKey of state.sharedKeys()) {
-      const group = state.archivesWithKey(candidateKey).map((m) => Object.assign(m, { candidateKey, isOverride: namer.overrides?.byArchiveId.has(m.archiveId) }));
-      // Suffixed keys must not take a key any other archive holds: candidates, and keys given so far (each is
-      // recorded before the next is chosen).
-      for (const { candidate, key } of resolveCollisionGroup(group, (k) => state.isKeyTaken(k))) {
-        if (key !== candidateKey) state.setKey(candidate.seq, key);
-      }
-    }
+    const shared = state.sharedKeys();
+    if (shared.length > 0) resolveSharedKeys(state, shared, namer);
     return state.failLargerThan(MAX_ARCHIVE_BYTES, `cannot be copied: larger than ${MAX_PARTS} parts of 5 GiB`);
   });
   if (namer.overrides) {
@@ -58,4 +53,23 @@ export function planArchives(state: TransferState, namer: ArchiveNamer, emit: Ev
     }
   }
   return { ...totalOf(state.counts()), uncopyable };
+}
+
+/** Gives every archive but the first of each group that shares a candidate key a key of its own. */
+function resolveSharedKeys(state: TransferState, shared: string[], namer: ArchiveNamer): void {
+  // Every key any archive holds, so that most tries at a free name need no lookup.
+  const { count, hashes } = state.keyHashes();
+  const held = new KeyFilter(count);
+  for (const hash of hashes) held.addHash(hash);
+  const isTaken = (key: string) => held.mayHold(key) && state.isKeyTaken(key);
+  for (const candidateKey of shared) {
+    const group = state.archivesWithKey(candidateKey).map((m) => Object.assign(m, { candidateKey, isOverride: namer.overrides?.byArchiveId.has(m.archiveId) }));
+    // Suffixed keys must not take a key any other archive holds: candidates, and keys given so far (each is
+    // recorded before the next is chosen).
+    for (const { candidate, key } of resolveCollisionGroup(group, isTaken)) {
+      if (key === candidateKey) continue;
+      state.setKey(candidate.seq, key);
+      held.add(key);
+    }
+  }
 }

@@ -106,7 +106,8 @@ const SCHEMA_VERSION = 2;
  * and per batch of inserts, where a trigger per row would double the cost), and the plan of an archive is stored only
  * once its multipart upload exists (`uploads`); before that it follows from its size and the configuration.
  * An archive's row holds the key it was named as the inventory was read; the few (or many) that had to be given
- * another, because others wanted the same, have it in `renamed`: renaming never rewrites the big table.
+ * another, because others wanted the same, have it in `renamed`: renaming never rewrites the big table, and
+ * renames are appended in the order they are decided (rows of up to a kilobyte), indexed by archive and key.
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS transfer (
@@ -147,7 +148,8 @@ CREATE INDEX IF NOT EXISTS archives_open ON archives(status, seq) WHERE status <
 CREATE INDEX IF NOT EXISTS archives_ready ON archives(job_ready_at) WHERE status = ${CODE.staged};
 CREATE INDEX IF NOT EXISTS archives_job ON archives(job_id) WHERE job_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS renamed (
-  seq INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE,
   key TEXT NOT NULL,
   key_hash INTEGER NOT NULL
 );
@@ -276,9 +278,7 @@ export class TransferState {
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = NORMAL');
         // Index pages of a vault of millions do not fit SQLite's default 2 MiB cache: each lookup would read.
-        this.db.pragma('cache_size = -32768');
-        // Statement journals (an update that fires a trigger), temporary tables and index sorts: not on disk.
-        this.db.pragma('temp_store = MEMORY');
+        this.db.pragma('cache_size = -16384');
         // Test-only: lets the file grow by this many pages, so that tests can stage "disk full" (SQLITE_FULL)
         // without filling a disk.
         const growth = process.env.GLACIER_COPY_TEST_STATE_GROWTH_PAGES;
@@ -488,6 +488,13 @@ export class TransferState {
          LIMIT 1`,
       ).get({ hash: stringHash(key), key }) !== undefined
     );
+  }
+
+  /** Number of keys archives are named by (candidates, and renames), and the hash of each. */
+  keyHashes(): { count: number; hashes: IterableIterator<number> } {
+    const count = (this.stmt('SELECT COUNT(*) FROM archives').pluck().get() as number) + (this.stmt('SELECT COUNT(*) FROM renamed').pluck().get() as number);
+    const hashes = this.stmt('SELECT key_hash FROM archives UNION ALL SELECT key_hash FROM renamed').pluck().iterate() as IterableIterator<number>;
+    return { count, hashes };
   }
 
   /** Gives an archive another key than the one it was named with. */
