@@ -112,6 +112,10 @@ export class TransferEngine {
   private reconciling?: Promise<void>;
   /** When recent jobs were started, by seq: a job may be missing from a listing for a while, yet not be gone */
   private readonly startedAt = new Map<number, number>();
+  /** When this run began: a job a previous run started just before it ended may not be listed yet either */
+  private readonly runStartedAt = Date.now();
+  /** The last listing left a previous run's jobs to be judged by the next one */
+  private settleAfterLag = false;
   private wake: () => void = () => undefined;
   private nextPollAt = 0;
   private nextRenewalCheckAt = 0;
@@ -166,7 +170,6 @@ export class TransferEngine {
       if (!this.state.transferInfo().planned) {
         this.emit({ type: 'phase', phase: 'plan' });
         const planned = planArchives(this.state, namer, this.emit);
-        this.state.setTransfer({ planned: 1 });
         this.emit({ type: 'planned', ...planned });
       }
       this.emit({ type: 'phase', phase: 'copy' });
@@ -320,17 +323,21 @@ export class TransferEngine {
           for (const job of jobs) this.applyListedJob(job);
         });
       }
+      // When this run may have begun within the lag of a call a previous run made, its jobs are judged later.
+      const previousRunTooRecent = listedSince < this.runStartedAt;
+      this.settleAfterLag = previousRunTooRecent;
       this.state.transaction(() => {
         for (const archive of this.state.archivesWithStatus('requesting')) {
           if (this.callsInFlight.has(archive.seq)) continue;
-          const unknownAt = this.unknownSince.get(archive.seq);
-          if (unknownAt !== undefined && unknownAt > listedSince) continue; // too recent to be listed yet
+          const unknownAt = this.unknownSince.get(archive.seq) ?? (previousRunTooRecent ? this.runStartedAt : 0);
+          if (unknownAt > listedSince) continue; // too recent to be listed yet
           this.unknownSince.delete(archive.seq);
           this.state.updateArchive(archive.seq, { status: 'planned', job_id: null });
         }
         for (const archive of this.state.archivesWithUnlistedJobs()) {
           // A copy in progress learns of an expiry itself; a job started lately may not be listed yet.
-          if (this.active.has(archive.seq) || (this.startedAt.get(archive.seq) ?? 0) >= listedSince) continue;
+          const startedAt = this.startedAt.get(archive.seq) ?? (previousRunTooRecent ? this.runStartedAt : 0);
+          if (this.active.has(archive.seq) || startedAt >= listedSince) continue;
           this.requestAgain(archive, `retrieval job ${archive.job_id} is no longer known to Glacier (output window passed)`);
         }
       });
@@ -365,8 +372,8 @@ export class TransferEngine {
       })
       .finally(() => {
         this.reconciling = undefined;
-        // Unknown outcomes are settled as soon as Glacier can have listed their jobs.
-        this.nextPollAt = Date.now() + (this.unknownSince.size > 0 ? this.listLagMs : this.options.pollIntervalMs);
+        // Unknown outcomes (and a previous run's last calls) are settled as soon as Glacier can have listed them.
+        this.nextPollAt = Date.now() + (this.unknownSince.size > 0 || this.settleAfterLag ? this.listLagMs : this.options.pollIntervalMs);
         this.wake();
       });
   }
@@ -511,11 +518,12 @@ export class TransferEngine {
     });
   }
 
-  private nextReady(mayRefill: boolean): ArchiveRow | undefined {
+  /** The next ready archive, refilling the queue from the state when allowed; `setAside` are not fetched again. */
+  private nextReady(mayRefill: boolean, setAside: ReadonlySet<number>): ArchiveRow | undefined {
     if (this.readyQueue.length === 0 && this.readyDirty && mayRefill) {
       this.readyDirty = false;
       const now = Date.now();
-      const skip = (a: ArchiveRow) => this.active.has(a.seq) || (this.retryAfter.get(a.seq) ?? 0) > now;
+      const skip = (a: ArchiveRow) => this.active.has(a.seq) || setAside.has(a.seq) || (this.retryAfter.get(a.seq) ?? 0) > now;
       const want = this.options.archiveConcurrency * 2 + this.active.size + this.retryAfter.size;
       const staged = this.state.stagedByReadiness(want);
       // A full page may have more behind it.
@@ -532,16 +540,18 @@ export class TransferEngine {
    */
   private dispatch(signal: AbortSignal): void {
     const waiting: ArchiveRow[] = [];
+    const waitingSeqs = new Set<number>();
     let refills = 0;
     while (this.active.size < this.options.archiveConcurrency) {
       // One refill per pass: archives set aside for a stream are fetched again by the next one.
       if (this.readyQueue.length === 0) refills++;
-      const archive = this.nextReady(refills <= 1);
+      const archive = this.nextReady(refills <= 1, waitingSeqs);
       if (!archive) break;
-      if (this.active.has(archive.seq)) continue;
+      if (this.active.has(archive.seq) || waitingSeqs.has(archive.seq)) continue;
       const streams = planOf(archive, this.config.partSize).method !== 'buffered' && archive.size > 0;
       if (streams && this.streaming >= this.options.concurrency) {
         waiting.push(archive);
+        waitingSeqs.add(archive.seq);
         continue;
       }
       if (streams) this.streaming++;
@@ -555,7 +565,29 @@ export class TransferEngine {
     this.readyQueue.unshift(...waiting);
   }
 
-  private async copyOne(archive: ArchiveRow, signal: AbortSignal): Promise<void> {
+  /**
+   * Copies one archive, from its row as the state has it now (the queue's copy may be stale: requested again,
+   * failed, or copied meanwhile). Never rejects: what fails is recorded, or becomes the engine's fatal error.
+   */
+  private async copyOne(queued: ArchiveRow, signal: AbortSignal): Promise<void> {
+    let archive: ArchiveRow;
+    try {
+      const current = this.state.archiveBySeq(queued.seq);
+      if (!current || (current.status !== 'staged' && current.status !== 'completing') || (this.retryAfter.get(current.seq) ?? 0) > Date.now()) return;
+      archive = current;
+    } catch (e) {
+      this.fatal ??= e as Error;
+      return;
+    }
+    try {
+      await this.copyAndRecord(archive, signal);
+    } catch (e) {
+      // Recording what happened failed (the state file cannot be written): nothing can go on safely.
+      this.fatal ??= e as Error;
+    }
+  }
+
+  private async copyAndRecord(archive: ArchiveRow, signal: AbortSignal): Promise<void> {
     // Held time of the stream pool, to learn what this archive cost the tool.
     let streamMs = 0;
     const slot: StreamSlot = (fn) =>
@@ -672,7 +704,11 @@ export class TransferEngine {
       await Promise.allSettled([...this.active.values(), this.reconciling, sleep(20)]);
     }
     if (this.startedQueue.length > 0) this.recordStarted();
-    this.flushAccounting();
+    try {
+      this.flushAccounting();
+    } catch (e) {
+      this.fatal ??= e as Error;
+    }
   }
 
   summary(): TransferSummary {

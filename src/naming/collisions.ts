@@ -10,21 +10,50 @@ export interface KeyCandidate {
   isOverride?: boolean;
 }
 
-export interface FinalKey<C extends KeyCandidate = KeyCandidate> {
-  candidate: C;
+/**
+ * The archives that share one candidate key, as a view rather than objects: a group of millions can be held as
+ * a few arrays, and what only ties need (archive ids) fetched when asked for.
+ */
+export interface CandidateGroup {
+  readonly size: number;
+  readonly candidateKey: string;
+  /** The inventory's CreationDate of member `index` */
+  creationDate(index: number): string;
+  archiveId(index: number): string;
+  isOverride(index: number): boolean;
+}
+
+/** The final key of the group member at `index`. */
+export interface FinalKey {
+  index: number;
   key: string;
 }
 
-function creationTime(candidate: KeyCandidate): number {
-  const time = Date.parse(candidate.creationDate);
+/** A group of candidate objects, all of one candidate key, as a view. */
+export function candidateGroup(candidates: readonly KeyCandidate[]): CandidateGroup {
+  return {
+    size: candidates.length,
+    candidateKey: candidates[0]?.candidateKey ?? '',
+    creationDate: (i) => candidates[i]!.creationDate,
+    archiveId: (i) => candidates[i]!.archiveId,
+    isOverride: (i) => Boolean(candidates[i]!.isOverride),
+  };
+}
+
+/** Epoch ms of an inventory date; an unreadable one sorts after every readable one. */
+function creationTime(creationDate: string): number {
+  const time = Date.parse(creationDate);
   return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
 }
 
 /** Who keeps the plain key: overrides first, then the oldest archive, then the smaller archive id. */
-function claimOrder(a: KeyCandidate, timeA: number, b: KeyCandidate, timeB: number): number {
-  if (Boolean(a.isOverride) !== Boolean(b.isOverride)) return a.isOverride ? -1 : 1;
-  if (timeA !== timeB) return timeA < timeB ? -1 : 1;
-  return a.archiveId < b.archiveId ? -1 : a.archiveId > b.archiveId ? 1 : 0;
+function claimOrder(group: CandidateGroup, overrides: Uint8Array, times: Float64Array): (a: number, b: number) => number {
+  return (a, b) => {
+    if (overrides[a] !== overrides[b]) return overrides[a] ? -1 : 1;
+    if (times[a] !== times[b]) return times[a]! < times[b]! ? -1 : 1;
+    const [idA, idB] = [group.archiveId(a), group.archiveId(b)];
+    return idA < idB ? -1 : idA > idB ? 1 : 0;
+  };
 }
 
 /** ` (2013-01-01T000000Z)`: the creation time to the second, without colons (awkward in file names). */
@@ -46,20 +75,24 @@ function creationDateSuffix(creationDate: string, time: number): string {
  * be resolved in a fixed order (resolveKeyCollisions sorts by candidate key) for the whole assignment to be
  * deterministic.
  */
-export function* resolveCollisionGroup<C extends KeyCandidate>(group: readonly C[], isTaken: (key: string) => boolean): Generator<FinalKey<C>> {
-  // Creation times parsed once, and the group sorted by index rather than copied: groups can hold millions.
-  const times = group.map(creationTime);
-  const order = group.map((_, i) => i).sort((a, b) => claimOrder(group[a]!, times[a]!, group[b]!, times[b]!));
+export function* resolveCollisionGroup(group: CandidateGroup, isTaken: (key: string) => boolean): Generator<FinalKey> {
+  // Overrides and times read once, and the group sorted by index rather than copied: groups can hold millions.
+  const overrides = new Uint8Array(group.size);
+  const times = new Float64Array(group.size);
+  for (let i = 0; i < group.size; i++) {
+    overrides[i] = group.isOverride(i) ? 1 : 0;
+    times[i] = creationTime(group.creationDate(i));
+  }
+  const order = Array.from({ length: group.size }, (_, i) => i).sort(claimOrder(group, overrides, times));
   for (const [rank, index] of order.entries()) {
-    const candidate = group[index]!;
     if (rank === 0) {
-      yield { candidate, key: candidate.candidateKey };
+      yield { index, key: group.candidateKey };
       continue;
     }
-    const dated = creationDateSuffix(candidate.creationDate, times[index]!);
-    let key = fitKey(candidate.candidateKey, dated).key;
-    for (let counter = 2; isTaken(key); counter++) key = fitKey(candidate.candidateKey, `${dated} (${counter})`).key;
-    yield { candidate, key };
+    const dated = creationDateSuffix(group.creationDate(index), times[index]!);
+    let key = fitKey(group.candidateKey, dated).key;
+    for (let counter = 2; isTaken(key); counter++) key = fitKey(group.candidateKey, `${dated} (${counter})`).key;
+    yield { index, key };
   }
 }
 
@@ -81,12 +114,13 @@ export function resolveKeyCollisions(candidates: Iterable<KeyCandidate>): Map<st
   const finalKeys = new Map<string, string>();
   const colliding: string[] = [];
   for (const [candidateKey, group] of groups) {
-    if (group.length === 1) finalKeys.set(group[0].archiveId, candidateKey);
+    if (group.length === 1) finalKeys.set(group[0]!.archiveId, candidateKey);
     else colliding.push(candidateKey);
   }
   for (const candidateKey of colliding.sort()) {
-    for (const { candidate, key } of resolveCollisionGroup(groups.get(candidateKey)!, (k) => taken.has(k))) {
-      finalKeys.set(candidate.archiveId, key);
+    const group = groups.get(candidateKey)!;
+    for (const { index, key } of resolveCollisionGroup(candidateGroup(group), (k) => taken.has(k))) {
+      finalKeys.set(group[index]!.archiveId, key);
       taken.add(key);
     }
   }

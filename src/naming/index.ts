@@ -3,8 +3,8 @@
  * description names, else a fallback key; always made safe and at most 1,024 bytes). Making keys unique is a
  * second step over all candidates (resolveKeyCollisions, or resolveCollisionGroup over groups kept elsewhere).
  */
-export { resolveCollisionGroup, resolveKeyCollisions } from './collisions.js';
-export type { FinalKey, KeyCandidate } from './collisions.js';
+export { candidateGroup, resolveCollisionGroup, resolveKeyCollisions } from './collisions.js';
+export type { CandidateGroup, FinalKey, KeyCandidate } from './collisions.js';
 export { decodeDescription, decodeUtf7, parseCompactTime } from './decode.js';
 export type { DecodedDescription, DescriptionFormat } from './decode.js';
 export {

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { ConfigError } from '../aws/errors.js';
 import type { EventSink } from '../events.js';
-import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type NamingOverrides } from '../naming/index.js';
+import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type CandidateGroup, type NamingOverrides } from '../naming/index.js';
 import { totalOf, type InventoryEntry, type TransferConfig, type TransferState } from '../state/db.js';
 import { MAX_ARCHIVE_BYTES, MAX_PARTS } from './chunks.js';
 import { KeyFilter } from './key-filter.js';
@@ -37,7 +37,8 @@ export async function createNamer(config: Pick<TransferConfig, 'prefix' | 'namin
 }
 
 /**
- * Makes every archive's key unique, once, after the inventory is in the state with candidate keys. Collisions
+ * Makes every archive's key unique, once (and records that it is done), after the inventory is in the state with
+ * candidate keys. Collisions
  * are found in the index of key hashes, so only archives that share a key are ever loaded, a group at a time,
  * in key order (deterministic): millions of archives plan in the time of one index scan.
  */
@@ -45,7 +46,10 @@ export function planArchives(state: TransferState, namer: ArchiveNamer, emit: Ev
   const uncopyable = state.transaction(() => {
     const shared = state.sharedKeys();
     if (shared.length > 0) resolveSharedKeys(state, shared, namer);
-    return state.failLargerThan(MAX_ARCHIVE_BYTES, `cannot be copied: larger than ${MAX_PARTS} parts of 5 GiB`);
+    const failed = state.failLargerThan(MAX_ARCHIVE_BYTES, `cannot be copied: larger than ${MAX_PARTS} parts of 5 GiB`);
+    // In the same transaction: a plan is done once, or not at all (a second would find its own renames taken).
+    state.setTransfer({ planned: 1 });
+    return failed;
   });
   if (namer.overrides) {
     for (const problem of [...namer.overrides.problems, ...unknownOverrides(namer.overrides, (id) => state.archive(id) !== undefined)]) {
@@ -63,13 +67,24 @@ function resolveSharedKeys(state: TransferState, shared: string[], namer: Archiv
   for (const hash of hashes) held.addHash(hash);
   const isTaken = (key: string) => held.mayHold(key) && state.isKeyTaken(key);
   for (const candidateKey of shared) {
-    const group = state.archivesWithKey(candidateKey).map((m) => Object.assign(m, { candidateKey, isOverride: namer.overrides?.byArchiveId.has(m.archiveId) }));
+    const { seqs, creationDates } = state.archivesWithKey(candidateKey);
+    // Archive ids are read only where they matter: ties of creation time, and overrides (looked up by id).
+    const archiveId = (i: number) => state.archiveIdOf(seqs[i]!);
+    const overrides = namer.overrides?.byArchiveId;
+    const group: CandidateGroup = {
+      size: seqs.length,
+      candidateKey,
+      creationDate: (i) => creationDates[i]!,
+      archiveId,
+      isOverride: (i) => overrides?.has(archiveId(i)) ?? false,
+    };
     // Suffixed keys must not take a key any other archive holds: candidates, and keys given so far (each is
     // recorded before the next is chosen).
-    for (const { candidate, key } of resolveCollisionGroup(group, isTaken)) {
+    for (const { index, key } of resolveCollisionGroup(group, isTaken)) {
       if (key === candidateKey) continue;
-      state.setKey(candidate.seq, key);
+      state.setKey(seqs[index]!, key);
       held.add(key);
     }
   }
+
 }

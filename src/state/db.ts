@@ -518,16 +518,22 @@ export class TransferState {
     return keys.sort();
   }
 
-  /** Archives named `key` as the inventory was read. */
-  archivesWithKey(key: string): { seq: number; archiveId: string; creationDate: string }[] {
-    const rows = this.stmt('SELECT seq, archive_id AS archiveId, creation_date AS creationDate FROM archives WHERE key_hash = ? AND key = ?').all(stringHash(key), key) as {
-      seq: number;
-      archiveId: StoredId;
-      creationDate: string;
-    }[];
-    for (const r of rows) r.archiveId = unpackId(r.archiveId);
-    return rows as { seq: number; archiveId: string; creationDate: string }[];
+  /** Archives named `key` as the inventory was read, compactly: their seqs and creation dates. */
+  archivesWithKey(key: string): { seqs: number[]; creationDates: string[] } {
+    const seqs: number[] = [];
+    const creationDates: string[] = [];
+    const rows = this.stmt('SELECT seq, creation_date FROM archives WHERE key_hash = ? AND key = ?').raw().iterate(stringHash(key), key) as IterableIterator<[number, string]>;
+    for (const [seq, creationDate] of rows) {
+      seqs.push(seq);
+      creationDates.push(creationDate);
+    }
+    return { seqs, creationDates };
   }
+
+  archiveIdOf(seq: number): string {
+    return unpackId(this.stmt('SELECT archive_id FROM archives WHERE seq = ?').pluck().get(seq) as StoredId);
+  }
+
 
 
 
@@ -596,7 +602,15 @@ export class TransferState {
    * call.
    */
   defer(record: () => void): void {
-    if (this.deferred.length === 0) setImmediate(() => this.flushDeferred());
+    if (this.deferred.length === 0) {
+      setImmediate(() => {
+        try {
+          this.flushDeferred();
+        } catch {
+          // Kept in deferredError: the next statement, from whoever drives the state, throws it.
+        }
+      });
+    }
     this.deferred.push(record);
   }
 
@@ -640,15 +654,18 @@ export class TransferState {
     return this.stmt(`SELECT 1 FROM archives WHERE status = ${CODE.failed} AND retryable = 1 LIMIT 1`).get() !== undefined;
   }
 
-  /** Records the multipart upload of an archive with the plan its parts follow, decided once. */
+  /** Records the multipart upload of an archive with the plan its parts follow; parts of any earlier one go. */
   setUpload(seq: number, upload: UploadPlan): void {
-    this.stmt('INSERT OR REPLACE INTO uploads (seq, upload_id, range_size, part_size, part_count) VALUES (?, ?, ?, ?, ?)').run(
-      seq,
-      upload.uploadId,
-      upload.rangeSize,
-      upload.partSize,
-      upload.partCount,
-    );
+    this.transaction(() => {
+      this.stmt('DELETE FROM parts WHERE seq = ?').run(seq);
+      this.stmt('INSERT OR REPLACE INTO uploads (seq, upload_id, range_size, part_size, part_count) VALUES (?, ?, ?, ?, ?)').run(
+        seq,
+        upload.uploadId,
+        upload.rangeSize,
+        upload.partSize,
+        upload.partCount,
+      );
+    });
   }
 
   /** Staged archives whose multipart upload has begun: being copied, or to be continued. */

@@ -347,7 +347,8 @@ export async function adoptExistingObject(
     const head = await ctx.s3.send(
       new HeadObjectCommand({ Bucket: ctx.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: ctx.expectedBucketOwner }),
     );
-    const ours = head.Metadata?.['glacier-archive-id'] === archive.archive_id && head.Metadata?.['glacier-tree-hash'] === archive.tree_hash;
+    const ours =
+      head.Metadata?.['glacier-archive-id'] === archive.archive_id && head.Metadata?.['glacier-tree-hash'] === archive.tree_hash && head.ContentLength === archive.size;
     const found = head.ChecksumSHA256;
     return ours && found !== undefined && (checksum === undefined || found === checksum) ? found : undefined;
   } catch (e) {
