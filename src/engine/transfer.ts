@@ -6,7 +6,8 @@ import { ArchiveFailure, ConfigError, describeError, httpStatusOf, isStateStorag
 import type { EngineEvent, EventSink } from '../events.js';
 import { fetchInventory, loadInventory, openInventoryFile } from '../inventory/acquire.js';
 import { InventoryFormatError } from '../inventory/index.js';
-import { createNamer, planArchives, type ArchiveNamer } from '../plan/plan.js';
+import { createNamer } from '../naming/index.js';
+import { planArchives } from '../plan/plan.js';
 import { RetrievalInitiator, type InitiateOutcome } from '../retrieve/initiator.js';
 import { jobDescription } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
@@ -153,7 +154,7 @@ export class TransferEngine {
     }
     const namer = await createNamer(this.config);
     // A user's inventory file is read before anything is created, so that a bad one costs nothing.
-    if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(namer, undefined, signal);
+    if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(undefined, signal);
     this.emit({ type: 'phase', phase: 'notifications' });
     const channel = await openChannel(this.clients.sns, this.clients.sqs, this.config.transferId, (created) => {
       this.state.setTransfer({
@@ -166,7 +167,7 @@ export class TransferEngine {
     const receiveSignal = AbortSignal.any([signal, stopReceiving.signal]);
     const receiving = Promise.all(Array.from({ length: this.options.receivers }, () => this.receiveLoop(channel.queueUrl, receiveSignal)));
     try {
-      if (!this.state.transferInfo().inventoryDone) await this.inventory(namer, channel.topicArn, signal);
+      if (!this.state.transferInfo().inventoryDone) await this.inventory(channel.topicArn, signal);
       if (!this.state.transferInfo().planned) {
         this.emit({ type: 'phase', phase: 'plan' });
         const planned = planArchives(this.state, namer, this.emit);
@@ -201,12 +202,13 @@ export class TransferEngine {
     return this.summary();
   }
 
-  private async inventory(namer: ArchiveNamer, topicArn: string | undefined, signal: AbortSignal): Promise<void> {
+  private async inventory(topicArn: string | undefined, signal: AbortSignal): Promise<void> {
     this.emit({ type: 'phase', phase: 'inventory' });
-    const { inventoryFile, vault, transferId } = this.config;
+    const { inventoryFile, vault, transferId, prefix, namingOverrides } = this.config;
+    const naming = { prefix, namingOverrides };
     if (inventoryFile) {
       try {
-        await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}`, keyOf: namer.keyOf }, this.emit);
+        await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}`, naming }, this.emit);
       } catch (e) {
         if (e instanceof InventoryFormatError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new ConfigError(`--inventory ${inventoryFile}: ${(e as Error).message}`);
@@ -216,7 +218,7 @@ export class TransferEngine {
     } else {
       await fetchInventory({
         glacier: this.clients.glacier,
-        keyOf: namer.keyOf,
+        naming,
         vault,
         transferId,
         topicArn,

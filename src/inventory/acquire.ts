@@ -5,19 +5,17 @@ import { ConfigError, describeError, isNotFound, isRetryable } from '../aws/erro
 import { withRetries } from '../aws/retry.js';
 import type { EventSink } from '../events.js';
 import { jobDescription, listVaultJobs } from '../retrieve/jobs.js';
-import { totalOf, type InventoryEntry, type TransferState } from '../state/db.js';
-import { InventoryFormatError, readInventory, type InventoryArchive } from './index.js';
-
-/** The candidate S3 key of an archive, decided as it is read (naming is the caller's). */
-export type KeyOf = (archive: InventoryArchive) => string;
-
-const BATCH = 5000;
+import { totalOf, type TransferState } from '../state/db.js';
+import type { NamingConfig } from '../naming/namer.js';
+import { InventoryFormatError } from './index.js';
+import { readNamedInventory } from './named-reader.js';
 
 /** Glacier stores archive ids and descriptions as printable ASCII (its API takes nothing else). */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
- * Streams an inventory document into the state, in batched transactions, each archive with its candidate key.
+ * Streams an inventory document into the state, in batched transactions, each archive with its candidate key
+ * (read and named on a worker thread while the batches before are written).
  * An inventory that names another vault is refused. In a file, bad rows are recorded and reported, and the
  * rest goes on. In Glacier's own output (`fromGlacier`), which carries no checksum, a row Glacier could not have
  * written (a bad row, an id or description that is not printable ASCII) means the download was damaged: the
@@ -26,33 +24,28 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 export async function loadInventory(
   source: Readable,
   state: TransferState,
-  expected: { vaultArnSuffix: string; keyOf: KeyOf; fromGlacier?: boolean },
+  expected: { vaultArnSuffix: string; naming: NamingConfig; fromGlacier?: boolean },
   emit: EventSink,
 ): Promise<{ archives: number; bytes: number }> {
-  const damaged = (entry: number, what: string) => new InventoryFormatError(`entry ${entry} of Glacier's inventory ${what}: the download is damaged`);
+  const damaged = (entry: number | string, what: string) => new InventoryFormatError(`entry ${entry} of Glacier's inventory ${what}: the download is damaged`);
   state.startInventory();
-  let batch: (InventoryEntry & { key: string })[] = [];
   let archives = 0;
   let bytes = 0;
-  const flush = () => {
-    state.addArchives(batch);
-    batch = [];
-    emit({ type: 'inventory-progress', archives, bytes });
-  };
-  for await (const event of readInventory(source)) {
+  for await (const event of readNamedInventory(source, expected.naming)) {
     if (event.kind === 'header') {
       const arn = event.header.vaultArn;
       if (arn !== undefined && !arn.endsWith(expected.vaultArnSuffix)) {
         throw new ConfigError(`the inventory is of ${arn}, not of vault ${expected.vaultArnSuffix.replace(/^:vaults\//, '')}`);
       }
-    } else if (event.kind === 'archive') {
-      if (expected.fromGlacier && !(PRINTABLE_ASCII.test(event.archive.archiveId) && PRINTABLE_ASCII.test(event.archive.description))) {
-        throw damaged(event.entry, 'has characters Glacier never writes');
+    } else if (event.kind === 'archives') {
+      if (expected.fromGlacier) {
+        const odd = event.archives.find((a) => !(PRINTABLE_ASCII.test(a.archiveId) && PRINTABLE_ASCII.test(a.description)));
+        if (odd) throw damaged(JSON.stringify(odd.archiveId), 'has characters Glacier never writes');
       }
-      batch.push({ ...event.archive, key: expected.keyOf(event.archive) });
-      archives++;
-      bytes += event.archive.size;
-      if (batch.length >= BATCH) flush();
+      state.addArchives(event.archives);
+      archives += event.archives.length;
+      for (const a of event.archives) bytes += a.size;
+      emit({ type: 'inventory-progress', archives, bytes });
     } else {
       if (expected.fromGlacier) throw damaged(event.entry, `is not a valid archive (${event.reason})`);
       const line = event.line ?? event.entry;
@@ -60,7 +53,6 @@ export async function loadInventory(
       emit({ type: 'inventory-bad-row', line, reason: event.reason });
     }
   }
-  flush();
   const repeated = state.finishInventory();
   if (repeated > 0) emit({ type: 'warning', message: `${repeated} inventory entries repeat an archive id listed before them; the first entry of each is used` });
   return totalOf(state.counts());
@@ -68,7 +60,7 @@ export async function loadInventory(
 
 export interface InventoryJobContext {
   glacier: GlacierClient;
-  keyOf: KeyOf;
+  naming: NamingConfig;
   vault: string;
   transferId: string;
   topicArn?: string;
@@ -143,7 +135,7 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
     await ctx.waitForJob(jobId);
     if (ctx.signal.aborted) throw ctx.signal.reason;
   }
-  const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, keyOf: ctx.keyOf, fromGlacier: true };
+  const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, naming: ctx.naming, fromGlacier: true };
   return withRetries(
     async () => {
       const out = await ctx.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName: ctx.vault, jobId }), { abortSignal: ctx.signal });

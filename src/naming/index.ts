@@ -20,3 +20,5 @@ export { nameArchive } from './name.js';
 export type { ArchiveName, ArchiveToName, NamingOptions } from './name.js';
 export { NamingOverridesError, readNamingOverrides, unknownOverrides } from './overrides.js';
 export type { NamingOverride, NamingOverrides, OverrideProblem } from './overrides.js';
+export { createNamer, loadOverrides } from './namer.js';
+export type { ArchiveNamer, NamingConfig } from './namer.js';

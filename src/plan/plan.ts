@@ -1,8 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { ConfigError } from '../aws/errors.js';
 import type { EventSink } from '../events.js';
-import { nameArchive, readNamingOverrides, resolveCollisionGroup, unknownOverrides, type CandidateGroup, type NamingOverrides } from '../naming/index.js';
-import { totalOf, type InventoryEntry, type TransferConfig, type TransferState } from '../state/db.js';
+import { resolveCollisionGroup, unknownOverrides, type ArchiveNamer, type CandidateGroup } from '../naming/index.js';
+import { totalOf, type TransferState } from '../state/db.js';
 import { MAX_ARCHIVE_BYTES, MAX_PARTS } from './chunks.js';
 import { KeyFilter } from './key-filter.js';
 
@@ -10,30 +8,6 @@ export interface PlanResult {
   archives: number;
   bytes: number;
   uncopyable: number;
-}
-
-/** Names archives as the inventory is read: the candidate key of each, before collisions are resolved. */
-export interface ArchiveNamer {
-  keyOf(entry: Pick<InventoryEntry, 'archiveId' | 'description'>): string;
-  overrides?: NamingOverrides;
-}
-
-export async function loadOverrides(path: string | undefined): Promise<NamingOverrides | undefined> {
-  if (!path) return undefined;
-  try {
-    return await readNamingOverrides(createReadStream(path));
-  } catch (e) {
-    throw new ConfigError(`--naming-overrides ${path}: ${(e as Error).message}`);
-  }
-}
-
-export async function createNamer(config: Pick<TransferConfig, 'prefix' | 'namingOverrides'>): Promise<ArchiveNamer> {
-  const overrides = await loadOverrides(config.namingOverrides);
-  return {
-    overrides,
-    keyOf: (entry) =>
-      nameArchive({ archiveId: entry.archiveId, description: entry.description }, { prefix: config.prefix, overrideKey: overrides?.byArchiveId.get(entry.archiveId)?.key }).key,
-  };
 }
 
 /**
