@@ -17,7 +17,9 @@ export interface KeyCandidate {
 export interface CandidateGroup {
   readonly size: number;
   readonly candidateKey: string;
-  /** The inventory's CreationDate of member `index` */
+  /** Creation time of member `index` in epoch ms; NaN when its date cannot be read */
+  creationTime(index: number): number;
+  /** The inventory's CreationDate text of member `index` (asked for only when it is not a time) */
   creationDate(index: number): string;
   archiveId(index: number): string;
   isOverride(index: number): boolean;
@@ -34,16 +36,11 @@ export function candidateGroup(candidates: readonly KeyCandidate[]): CandidateGr
   return {
     size: candidates.length,
     candidateKey: candidates[0]?.candidateKey ?? '',
+    creationTime: (i) => Date.parse(candidates[i]!.creationDate),
     creationDate: (i) => candidates[i]!.creationDate,
     archiveId: (i) => candidates[i]!.archiveId,
     isOverride: (i) => Boolean(candidates[i]!.isOverride),
   };
-}
-
-/** Epoch ms of an inventory date; an unreadable one sorts after every readable one. */
-function creationTime(creationDate: string): number {
-  const time = Date.parse(creationDate);
-  return Number.isNaN(time) ? Number.POSITIVE_INFINITY : time;
 }
 
 /** Who keeps the plain key: overrides first, then the oldest archive, then the smaller archive id. */
@@ -57,10 +54,10 @@ function claimOrder(group: CandidateGroup, overrides: Uint8Array, times: Float64
 }
 
 /** ` (2013-01-01T000000Z)`: the creation time to the second, without colons (awkward in file names). */
-function creationDateSuffix(creationDate: string, time: number): string {
+function creationDateSuffix(group: CandidateGroup, index: number, time: number): string {
   const stamp = Number.isFinite(time)
     ? new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '')
-    : creationDate.replace(/[^0-9A-Za-z.-]/g, '');
+    : group.creationDate(index).replace(/[^0-9A-Za-z.-]/g, '');
   return ` (${stamp})`;
 }
 
@@ -81,7 +78,9 @@ export function* resolveCollisionGroup(group: CandidateGroup, isTaken: (key: str
   const times = new Float64Array(group.size);
   for (let i = 0; i < group.size; i++) {
     overrides[i] = group.isOverride(i) ? 1 : 0;
-    times[i] = creationTime(group.creationDate(i));
+    // An unreadable date sorts after every readable one.
+    times[i] = group.creationTime(i);
+    if (Number.isNaN(times[i])) times[i] = Number.POSITIVE_INFINITY;
   }
   const order = Array.from({ length: group.size }, (_, i) => i).sort(claimOrder(group, overrides, times));
   for (const [rank, index] of order.entries()) {
@@ -89,7 +88,7 @@ export function* resolveCollisionGroup(group: CandidateGroup, isTaken: (key: str
       yield { index, key: group.candidateKey };
       continue;
     }
-    const dated = creationDateSuffix(group.creationDate(index), times[index]!);
+    const dated = creationDateSuffix(group, index, times[index]!);
     let key = fitKey(group.candidateKey, dated).key;
     for (let counter = 2; isTaken(key); counter++) key = fitKey(group.candidateKey, `${dated} (${counter})`).key;
     yield { index, key };

@@ -41,14 +41,16 @@ function resolveSharedKeys(state: TransferState, shared: string[], namer: Archiv
   for (const hash of hashes) held.addHash(hash);
   const isTaken = (key: string) => held.mayHold(key) && state.isKeyTaken(key);
   for (const candidateKey of shared) {
-    const { seqs, creationDates } = state.archivesWithKey(candidateKey);
-    // Archive ids are read only where they matter: ties of creation time, and overrides (looked up by id).
+    const { seqs, creationTimes } = state.archivesWithKey(candidateKey);
+    // Archive ids and dates are read only where they matter: ties of creation time, overrides (looked up by id),
+    // a date that is no time.
     const archiveId = (i: number) => state.archiveIdOf(seqs[i]!);
     const overrides = namer.overrides?.byArchiveId;
     const group: CandidateGroup = {
       size: seqs.length,
       candidateKey,
-      creationDate: (i) => creationDates[i]!,
+      creationTime: (i) => creationTimes[i]!,
+      creationDate: (i) => state.creationDateOf(seqs[i]!),
       archiveId,
       isOverride: (i) => overrides?.has(archiveId(i)) ?? false,
     };

@@ -267,10 +267,13 @@ export class TransferState {
       this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
       const version = this.db.pragma('user_version', { simple: true }) as number;
       if (version !== SCHEMA_VERSION) {
+        const firstSchema = version === 0 && this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'transfer'").get() !== undefined;
         throw new StateError(
-          version === 0
-            ? `state file ${path} is not a glacier-copy state database, or was written by glacier-copy 0.1 (finish that transfer with glacier-copy 0.1)`
-            : `state file ${path} has schema version ${version}; this glacier-copy reads version ${SCHEMA_VERSION}`,
+          firstSchema
+            ? `state file ${path} was written by glacier-copy 0.1 (finish that transfer with glacier-copy 0.1)`
+            : version === 0
+              ? `state file ${path} is not a glacier-copy state database`
+              : `state file ${path} has schema version ${version}; this glacier-copy reads version ${SCHEMA_VERSION}`,
         );
       }
       if (!options.readonly) {
@@ -518,16 +521,26 @@ export class TransferState {
     return keys.sort();
   }
 
-  /** Archives named `key` as the inventory was read, compactly: their seqs and creation dates. */
-  archivesWithKey(key: string): { seqs: number[]; creationDates: string[] } {
-    const seqs: number[] = [];
-    const creationDates: string[] = [];
+  /**
+   * Archives named `key` as the inventory was read, compactly: their seqs and creation times (NaN where the date
+   * cannot be read), a group of millions in a few megabytes.
+   */
+  archivesWithKey(key: string): { seqs: Float64Array; creationTimes: Float64Array } {
+    const count = this.stmt('SELECT COUNT(*) FROM archives WHERE key_hash = ? AND key = ?').pluck().get(stringHash(key), key) as number;
+    const seqs = new Float64Array(count);
+    const creationTimes = new Float64Array(count);
+    let i = 0;
     const rows = this.stmt('SELECT seq, creation_date FROM archives WHERE key_hash = ? AND key = ?').raw().iterate(stringHash(key), key) as IterableIterator<[number, string]>;
     for (const [seq, creationDate] of rows) {
-      seqs.push(seq);
-      creationDates.push(creationDate);
+      if (i === count) break;
+      seqs[i] = seq;
+      creationTimes[i++] = Date.parse(creationDate);
     }
-    return { seqs, creationDates };
+    return { seqs: seqs.subarray(0, i), creationTimes: creationTimes.subarray(0, i) };
+  }
+
+  creationDateOf(seq: number): string {
+    return this.stmt('SELECT creation_date FROM archives WHERE seq = ?').pluck().get(seq) as string;
   }
 
   archiveIdOf(seq: number): string {

@@ -58,12 +58,16 @@ for (const name of wanted) {
   console.log(`${name}:`);
   for (const f of figures) console.log(line(f));
   allMet &&= figures.every((f) => f.met);
-  const saved: SavedSection = { section: name, measuredAt: new Date().toISOString(), machine, figures };
-  writeFileSync(`${BENCH_DIR}${name}.json`, `${JSON.stringify(saved, null, 2)}\n`);
+  // A partial run (BENCH_SCALE) replaces the figures it measured and keeps the others.
+  const path = `${BENCH_DIR}${name}.json`;
+  const earlier = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SavedSection).figures : [];
+  const merged = [...earlier.map((f) => figures.find((g) => g.name === f.name) ?? f), ...figures.filter((g) => !earlier.some((f) => f.name === g.name))];
+  const saved: SavedSection = { section: name, measuredAt: new Date().toISOString(), machine, figures: merged };
+  writeFileSync(path, `${JSON.stringify(saved, null, 2)}\n`);
 }
 const saved = readdirSync(BENCH_DIR)
   .filter((f) => f.endsWith('.json'))
   .map((f) => JSON.parse(readFileSync(`${BENCH_DIR}${f}`, 'utf8')) as SavedSection)
   .sort((a, b) => Object.keys(SECTIONS).indexOf(a.section) - Object.keys(SECTIONS).indexOf(b.section));
 writeFileSync(`${BENCH_DIR}README.md`, readme(saved));
-console.log(`bench: results in ${BENCH_DIR}${existsSync(`${BENCH_DIR}README.md`) ? ' (README.md regenerated)' : ''}; ${allMet ? 'every target met' : 'some targets not met'}`);
+console.log(`bench: results in ${BENCH_DIR} (README.md regenerated); ${allMet ? 'every target met' : 'some targets not met'}`);

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsClients } from '../../src/aws/clients.js';
@@ -103,6 +104,22 @@ describe('bad input and misuse', () => {
     const again = await runCli(w.start({ vault: 'vault', bucket: 'bucket', state: corrupt }));
     expect(again.code).toBe(2);
     expect(again.stderr.trim()).toMatch(/already exists: use `glacier-copy resume/);
+  });
+
+  it('refuses, without touching it, the state file of a transfer started by glacier-copy 0.1', async () => {
+    const old = w.path('v01.db');
+    // The first schema, in short: no version number, text statuses, archive ids as the primary key.
+    const db = new Database(old);
+    db.exec(`CREATE TABLE transfer (id INTEGER PRIMARY KEY, config TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE archives (archive_id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, status TEXT NOT NULL DEFAULT 'planned');
+      INSERT INTO transfer VALUES (1, '{"transferId":"t","vault":"vault","bucket":"bucket","prefix":"","chunkSize":8388608}', 0);
+      INSERT INTO archives VALUES ('a', 1, 'verified');`);
+    db.close();
+    const before = readFileSync(old);
+    const run = await runCli(resumeArgs(old));
+    expect(run.code, describeRun(run)).toBe(2);
+    expect(run.stderr.trim()).toMatch(/^glacier-copy: state file .* was written by glacier-copy 0\.1 \(finish that transfer with glacier-copy 0\.1\)$/);
+    expect(readFileSync(old).equals(before)).toBe(true);
   });
 
   it('stops on Ctrl-C with exit 130 after recording work in flight, and resume finishes the copy', async () => {
