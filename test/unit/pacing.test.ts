@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CopyCostModel, DEFAULT_PRIOR, DEFAULT_WINDOW_SHARE, RetrievalPacer, type CopyCostPrior, type PacingLimits } from '../../src/retrieve/pacing.js';
+import { seededRandom } from '../../src/sim/random.js';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 const HOUR = 3600_000;
 
-/** A small seeded PRNG (mulberry32), so that every run draws the same sizes and delays. */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sizes in MiB spread evenly on a log scale between `lo` and `hi`, as archive sizes of real vaults are. */
 function logUniform(random: () => number, lo: number, hi: number): number {
@@ -56,7 +46,7 @@ describe('the copy cost model', () => {
     ['tiny archives copied 64 at a time', { msPerArchive: 0.5, msPerMiB: 0.2 }, [0.001, 1]],
   ] as const)('learns the measured cost of copying %s, whatever the prior said', (_, truth, [lo, hi]) => {
     const model = new CopyCostModel();
-    const random = seeded(1);
+    const random = seededRandom(1);
     feed(model, 5000, truth, () => logUniform(random, lo, hi));
     const c = model.coefficients();
     within(c.msPerArchive, truth.msPerArchive, 0.1);
@@ -85,7 +75,7 @@ describe('the copy cost model', () => {
 
   it('follows a change of speed: older measurements fade', () => {
     const model = new CopyCostModel();
-    const random = seeded(2);
+    const random = seededRandom(2);
     const before = { msPerArchive: 50, msPerMiB: 10 };
     const after = { msPerArchive: 100, msPerMiB: 40 };
     feed(model, 3000, before, () => logUniform(random, 1, 256));
@@ -110,7 +100,7 @@ describe('the copy cost model', () => {
     ];
     for (const { truth, lo, hi } of cases) {
       const model = new CopyCostModel();
-      const random = seeded(3);
+      const random = seededRandom(3);
       for (let i = 0; i < 2000; i++) {
         const bytes = Math.round(logUniform(random, lo, hi) * MIB);
         model.observe({ bytes, toolMs: Math.max(0, trueCost(truth, bytes)) });
@@ -126,7 +116,7 @@ describe('the copy cost model', () => {
 
   it('is saved with the transfer and resumed with what it measured', () => {
     const model = new CopyCostModel();
-    const random = seeded(4);
+    const random = seededRandom(4);
     feed(model, 500, { msPerArchive: 12, msPerMiB: 3 }, () => logUniform(random, 0.1, 100));
     const saved = JSON.stringify(model);
     const restored = CopyCostModel.fromJSON(saved);
@@ -192,7 +182,7 @@ describe('retrieval pacing', () => {
     expect(pacer.allows({ archives: 6249, bytes: 6249 * MIB }, MIB)).toBe(true);
     expect(pacer.allows({ archives: 6250, bytes: 6250 * MIB }, MIB)).toBe(false);
     // Mixed sizes: the set in flight fits, one more would not.
-    const random = seeded(5);
+    const random = seededRandom(5);
     const inFlight = { archives: 0, bytes: 0 };
     let next = Math.round(logUniform(random, 0.01, 2000) * MIB);
     while (pacer.allows(inFlight, next)) {
@@ -221,7 +211,7 @@ describe('retrieval pacing', () => {
     const inFlight = { archives: 2000, bytes: 2000 * 64 * MIB };
     const before = admitted(pacer, 64 * MIB);
     expect(pacer.allows(inFlight, 64 * MIB)).toBe(true);
-    const random = seeded(6);
+    const random = seededRandom(6);
     // Measured: 64 MiB archives take 60 s of the tool each (about 1 MiB/s), far slower than the prior's 10 MiB/s.
     feed(model, 300, { msPerArchive: 1000, msPerMiB: 900 }, () => logUniform(random, 16, 256));
     const slower = admitted(pacer, 64 * MIB);
@@ -238,7 +228,7 @@ describe('retrieval pacing', () => {
    * true cost, telling the model what each cost. Returns when each archive became ready and was copied.
    */
   function simulate(o: { archives: number[]; truth: CopyCostPrior; windowMs: number; delayMs: [number, number]; seed: number; prior?: CopyCostPrior }) {
-    const random = seeded(o.seed);
+    const random = seededRandom(o.seed);
     const model = new CopyCostModel(o.prior);
     const pacer = new RetrievalPacer(model, { outputWindowMs: o.windowMs, windowShare: DEFAULT_WINDOW_SHARE, maxJobs: Infinity, maxBytes: Infinity });
     // A binary heap of requested archives by ready time.
@@ -304,7 +294,7 @@ describe('retrieval pacing', () => {
   }
 
   it('keeps every staged archive within the output window and the copy busy after the first wait (large archives, 24 h window)', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     // 60,000 archives of 1 MiB–1 GiB (150 MiB on average): over two days of copying at 50 MiB/s, more than two
     // windows, where the prior assumed 10 MiB/s.
     const archives = Array.from({ length: 60_000 }, () => Math.round(logUniform(random, 1, 1024) * MIB));
@@ -319,7 +309,7 @@ describe('retrieval pacing', () => {
   });
 
   it('keeps every staged archive within the output window and the copy busy after the first wait (millions of small archives)', () => {
-    const random = seeded(9);
+    const random = seededRandom(9);
     // 200,000 archives of 10 KiB–4 MiB at 5 ms + 1 ms/MiB: about 25 minutes of copying; the window (and the
     // Glacier wait with it) scaled down so that the copy takes three windows, as 6 million of them would take.
     const archives = Array.from({ length: 200_000 }, () => Math.round(logUniform(random, 0.01, 4) * MIB));
