@@ -67,8 +67,3 @@ export function partRanges(size: number, plan: Pick<ArchivePlan, 'rangeSize' | '
   for (let s = start; s <= end; s += plan.rangeSize) ranges.push({ start: s, end: Math.min(end, s + plan.rangeSize - 1) });
   return { start, end, ranges };
 }
-
-/** Billed S3 write requests for an archive written by `plan`: one PutObject, or Create + parts + Complete. */
-export function writeRequests(plan: ArchivePlan): number {
-  return plan.method === 'multipart' ? plan.partCount + 2 : 1;
-}
