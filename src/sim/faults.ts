@@ -83,17 +83,20 @@ export class FaultInjector {
     this.random = seededRandom(seed);
   }
 
-  /** The faults that fire for this call; every matching rule counts the call. */
+  /**
+   * The faults that fire for this call; every matching rule counts the call. A call that a rule names by number
+   * gets that rule's faults alone: a scripted fault is never masked by a random one on the same call.
+   */
   roll(service: string, operation: string): Set<FaultKind> {
-    const fired = new Set<FaultKind>();
+    const scripted = new Set<FaultKind>();
+    const random = new Set<FaultKind>();
     for (const rule of this.rules) {
       if (rule.service !== '*' && rule.service !== service) continue;
       if (rule.operation !== '*' && rule.operation !== operation) continue;
       rule.seen++;
-      const fires = rule.calls ? rule.calls.has(rule.seen) : this.random() < (rule.probability ?? 0);
-      if (fires) fired.add(rule.kind);
+      if (rule.calls ? rule.calls.has(rule.seen) : this.random() < (rule.probability ?? 0)) (rule.calls ? scripted : random).add(rule.kind);
     }
-    return fired;
+    return scripted.size > 0 ? scripted : random;
   }
 
   /** Records that a fault really took effect (a service may decline one that does not apply). */
