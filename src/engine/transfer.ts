@@ -40,7 +40,7 @@ export interface EngineOptions {
   maxJobsInFlight: number;
   /** Tries per part before the archive is put back for a later attempt */
   maxAttempts: number;
-  /** Attempts per archive without progress before it is failed (job renewals count too, up to twice this) */
+  /** Attempts per archive without progress before it is failed (job renewals without progress count too, up to twice this) */
   maxArchiveAttempts: number;
   /** First pause before an archive whose copy failed is tried again; doubles each time, up to 5 minutes */
   retryBaseMs: number;
@@ -281,9 +281,12 @@ export class TransferEngine {
     }
   }
 
-  /** Puts an archive back to be requested (and paid) again, keeping its upload and verified parts. */
-  private requestAgain(archive: ArchiveRow, reason: string): void {
-    const attempts = archive.attempts + 1;
+  /**
+   * Puts an archive back to be requested (and paid) again, keeping its upload and verified parts. Only renewals
+   * without progress count towards failing it: a large archive may need many windows, copying parts in each.
+   */
+  private requestAgain(archive: ArchiveRow, reason: string, progressed = false): void {
+    const attempts = progressed ? 0 : archive.attempts + 1;
     if (attempts >= this.options.maxArchiveAttempts * 2) {
       this.fail(archive, reason, true);
       return;
@@ -619,6 +622,7 @@ export class TransferEngine {
       maxAttempts: this.options.maxAttempts,
     };
     const partsBefore = archive.upload_id ? this.state.partCount(archive.seq) : 0;
+    const progressed = () => this.state.partCount(archive.seq) > partsBefore;
     const started = Date.now();
     try {
       await copyArchive(ctx, archive);
@@ -632,7 +636,7 @@ export class TransferEngine {
       if (signal.aborted) return;
       const current = this.state.archiveBySeq(archive.seq)!;
       if (e instanceof JobExpiredError || e instanceof UploadLostError) {
-        this.requestAgain(current, e.message);
+        this.requestAgain(current, e.message, e instanceof JobExpiredError && progressed());
       } else if (e instanceof ArchiveFailure) {
         this.fail(current, e.message);
       } else if (isStateStorageError(e)) {
@@ -642,8 +646,7 @@ export class TransferEngine {
       } else {
         // Outages pass: back off for longer each time (up to 5 minutes), and count from scratch whenever the
         // archive made progress, so that only an archive that keeps failing without progress fails.
-        const progressed = this.state.partCount(archive.seq) > partsBefore;
-        const attempts = progressed ? 1 : current.attempts + 1;
+        const attempts = progressed() ? 1 : current.attempts + 1;
         const reason = `copying to ${archive.key} failed: ${describeError(e)}`;
         if (attempts >= this.options.maxArchiveAttempts) this.fail(current, reason, true);
         else {

@@ -23,8 +23,10 @@ describe('retrieval jobs and their notifications', () => {
         { name: 'expiring', seed: 'expiring', archives: RETRIEVED },
         { name: 'quiet', seed: 'quiet', archives: mixedArchives(10, 'quiet') },
         { name: 'chatty', seed: 'chatty', archives: mixedArchives(10, 'chatty') },
+        // 17 parts of 8 MiB
+        { name: 'progressing', seed: 'progressing', archives: [{ size: 16 * 8 * MIB + MIB, description: 'progressing.bin' }] },
       ],
-      buckets: ['after-expiry', 'after-silence', 'after-duplicates'],
+      buckets: ['after-expiry', 'after-silence', 'after-duplicates', 'after-many-windows'],
     });
   });
   afterEach(() => w.harness.sim.world.faults.configure(''));
@@ -53,6 +55,28 @@ describe('retrieval jobs and their notifications', () => {
     for (const e of renewed) expect(e.reason).toMatch(/no longer known to Glacier|expired/);
     const perArchive = countBy(initiated, (r) => r.archiveId!);
     for (const archive of w.archives('expiring')) expect(perArchive.get(archive.id), archive.description).toBe(expired.includes(archive.id) ? 2 : 1);
+  });
+
+  it('keeps renewing the job of an archive that copies parts in every output window, and copies it', async () => {
+    // Each job's output expires after one part: the second download of a job finds it gone, 16 times over.
+    const downloads = new Map<string, number>();
+    w.recorder.beforeHandle = (r) => {
+      if (r.phase !== 'windows' || r.operation !== 'GetJobOutput') return;
+      const n = (downloads.get(r.jobId!) ?? 0) + 1;
+      downloads.set(r.jobId!, n);
+      if (n === 2) w.vault('progressing').jobs.get(r.jobId!)!.expiresAtMs = w.harness.sim.world.clock.nowMs();
+    };
+    const state = w.path('windows.db');
+    w.recorder.phase = 'windows';
+    const run = await runCli(
+      w.start({ vault: 'progressing', bucket: 'after-many-windows', state, extra: ['--inventory', w.writeInventory('progressing', 'CSV'), '--concurrency', '1'] }),
+    );
+    w.recorder.beforeHandle = undefined;
+    expect(run.code, describeRun(run)).toBe(0);
+    expectCompleteCopy(await w.audit({ statePath: state, vault: 'progressing', bucket: 'after-many-windows' }), 1);
+    expect(eventsOf(run, 'job-renewed')).toHaveLength(16);
+    const stored = w.recorder.of('s3', 'UploadPart', (r) => r.phase === 'windows' && r.status === 200).map((r) => r.partNumber);
+    expect(stored.sort((a, b) => a! - b!)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
   });
 
   it('learns of completed jobs by polling when every notification is lost', async () => {
