@@ -190,7 +190,7 @@ export class TransferEngine {
     const summary = this.summary();
     if (summary.pending === 0) {
       this.emit({ type: 'phase', phase: 'cleanup' });
-      await abortStaleUploads(this.clients.s3, this.state, { keepRetryable: true });
+      await abortStaleUploads(this.clients.s3, this.state, { abandoned: false });
       // The topic and queue stay while a `resume` may still need them (AWS refuses to recreate a queue for 60 s).
       if (!this.state.anyRetryableFailure()) {
         await closeChannel(this.clients.sns, this.clients.sqs, channel);

@@ -2,12 +2,13 @@ import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client
 import type { TransferState } from '../state/db.js';
 
 /**
- * Aborts multipart uploads under the transfer's keys that no unfinished archive is using: orphans of crashes
- * between CreateMultipartUpload and its record, of restarts, and of failed archives (but for transient failures
- * when `keepRetryable`). Uploads under keys the
+ * Aborts multipart uploads under the transfer's keys. At the end of a run (`abandoned` false): those no
+ * unfinished archive is using — orphans of crashes between CreateMultipartUpload and its record, of restarts,
+ * and of failed archives but for transient failures, kept for the next `resume`. For a transfer that will not
+ * be resumed (`abandoned`): every one, since S3 bills their parts until they are aborted. Uploads under keys the
  * transfer did not plan are never touched. Returns how many were aborted.
  */
-export async function abortStaleUploads(s3: S3Client, state: TransferState, options: { keepRetryable: boolean }): Promise<number> {
+export async function abortStaleUploads(s3: S3Client, state: TransferState, options: { abandoned: boolean }): Promise<number> {
   const { bucket, prefix, expectedBucketOwner } = state.config();
   let aborted = 0;
   let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
@@ -16,12 +17,11 @@ export async function abortStaleUploads(s3: S3Client, state: TransferState, opti
     for (const upload of page.Uploads ?? []) {
       const archive = state.archiveByKey(upload.Key!);
       if (!archive) continue;
-      // An archive that failed for a transient reason keeps its upload (and parts) for the next `resume`.
-      const finished = archive.status === 'verified' || (archive.status === 'failed' && !(options.keepRetryable && archive.retryable));
-      const inUse = archive.upload_id === upload.UploadId && !finished;
+      const finished = archive.status === 'verified' || (archive.status === 'failed' && !archive.retryable);
+      const inUse = archive.upload_id === upload.UploadId && !finished && !options.abandoned;
       if (inUse) continue;
       await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key!, UploadId: upload.UploadId!, ExpectedBucketOwner: expectedBucketOwner }));
-      // A failed archive retried later starts a new upload: its parts went with this one.
+      // An archive copied later (retried, or resumed after all) starts a new upload: its parts went with this one.
       if (archive.upload_id === upload.UploadId) state.forgetUpload(archive.seq);
       aborted++;
     }
