@@ -1,9 +1,10 @@
 /** What the engine tells the outside world. It never touches the terminal: the CLI renders these. */
 export type EngineEvent =
-  | { type: 'phase'; phase: 'validate' | 'notifications' | 'inventory' | 'plan' | 'copy' | 'cleanup' | 'done'; detail?: string }
+  | { type: 'phase'; phase: 'validate' | 'notifications' | 'inventory' | 'plan' | 'already-in-s3' | 'copy' | 'cleanup' | 'done'; detail?: string }
   | { type: 'inventory-progress'; archives: number; bytes: number }
   | { type: 'inventory-bad-row'; line: number; reason: string }
   | { type: 'planned'; archives: number; bytes: number; uncopyable: number }
+  | { type: 'already-in-s3'; archives: number; bytes: number }
   | { type: 'job-initiated'; archiveId: string; jobId: string; tier: string }
   | { type: 'job-ready'; archiveId: string; jobId: string; via: 'notification' | 'poll' }
   | { type: 'job-renewed'; archiveId: string; reason: string }

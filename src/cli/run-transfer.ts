@@ -5,7 +5,7 @@ import { DEFAULT_ENGINE_OPTIONS, TransferEngine, type EngineOptions, type Transf
 import { Accounting } from '../state/accounting.js';
 import type { TransferState } from '../state/db.js';
 import { formatBytes } from '../ui/format.js';
-import { renderRequests } from '../ui/status.js';
+import { alreadyInS3, renderRequests } from '../ui/status.js';
 import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
 import { EXIT, UsageError } from './usage.js';
 
@@ -17,6 +17,7 @@ export interface RunOptions {
 export function renderSummary(s: TransferSummary): string {
   const lines = [
     `${s.verified.archives}/${s.archives} archives verified in S3 (${formatBytes(s.verified.bytes)} of ${formatBytes(s.bytes)})`,
+    s.alreadyInS3.archives > 0 ? `${alreadyInS3(s.alreadyInS3)} before this transfer began: not retrieved again` : '',
     s.failedCount > 0 ? `${s.failedCount} archives failed:` : '',
     ...s.failed.map((f) => `  ${f.key ?? f.archiveId}: ${f.reason}`),
     s.badRows > 0 ? `${s.badRows} inventory rows could not be read; those archives were not copied (see \`glacier-copy status\`)` : '',

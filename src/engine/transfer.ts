@@ -7,13 +7,14 @@ import type { EngineEvent, EventSink } from '../events.js';
 import { fetchInventory, loadInventory, openInventoryFile } from '../inventory/acquire.js';
 import { InventoryFormatError } from '../inventory/index.js';
 import { createNamer } from '../naming/index.js';
+import { recordAlreadyCopied } from '../plan/already-copied.js';
 import { planArchives } from '../plan/plan.js';
 import { RetrievalInitiator, type InitiateOutcome } from '../retrieve/initiator.js';
 import { jobDescription } from '../retrieve/jobs.js';
 import { closeChannel, openChannel, receiveNotices, type JobNotice } from '../retrieve/notifications.js';
 import { CopyCostModel, DEFAULT_WINDOW_SHARE, RetrievalPacer, type CopyCostPrior } from '../retrieve/pacing.js';
 import { Accounting, requestFigures, type RequestFigures } from '../state/accounting.js';
-import { COUNTER, totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
+import { COUNTER, PLAN_STAGE, totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
 import { copyArchive, JobExpiredError, planOf, UploadLostError, type ArchiveCopyContext, type StreamSlot } from '../transfer/archive-copy.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
 import { asFatal, validateTransfer } from './validate.js';
@@ -74,6 +75,8 @@ export interface TransferSummary {
   failedCount: number;
   pending: number;
   badRows: number;
+  /** Verified copies found in S3 before anything was retrieved: not copied again */
+  alreadyInS3: { archives: number; bytes: number };
   requests: RequestFigures;
   done: boolean;
 }
@@ -172,6 +175,13 @@ export class TransferEngine {
         this.emit({ type: 'phase', phase: 'plan' });
         const planned = planArchives(this.state, namer, this.emit);
         this.emit({ type: 'planned', ...planned });
+      }
+      if (!this.state.transferInfo().alreadyCopiedChecked) {
+        this.emit({ type: 'phase', phase: 'already-in-s3' });
+        const found = await recordAlreadyCopied(this.clients.s3, this.state, signal);
+        // Interrupted part way, it is done again by `resume` (what it found is recorded).
+        if (!signal.aborted) this.state.setTransfer({ planned: PLAN_STAGE.alreadyCopiedChecked });
+        if (found.archives > 0) this.emit({ type: 'already-in-s3', ...found });
       }
       this.emit({ type: 'phase', phase: 'copy' });
       this.state.retryTransientFailures();
@@ -725,6 +735,7 @@ export function summarize(state: TransferState, counts = state.counts()): Transf
   const all = totalOf(counts);
   const pending = all.archives - counts.verified.archives - counts.failed.archives;
   const badRows = state.badRows().length;
+  const counters = state.counters();
   return {
     archives: all.archives,
     bytes: all.bytes,
@@ -733,7 +744,8 @@ export function summarize(state: TransferState, counts = state.counts()): Transf
     failedCount: counts.failed.archives,
     pending,
     badRows,
-    requests: requestFigures(state.counters()),
+    alreadyInS3: { archives: counters.get(COUNTER.alreadyInS3) ?? 0, bytes: counters.get(COUNTER.alreadyInS3Bytes) ?? 0 },
+    requests: requestFigures(counters),
     done: pending === 0 && counts.failed.archives === 0 && badRows === 0,
   };
 }

@@ -1,6 +1,6 @@
 import type { EventSink } from '../events.js';
 import { resolveCollisionGroup, unknownOverrides, type ArchiveNamer, type CandidateGroup } from '../naming/index.js';
-import { totalOf, type TransferState } from '../state/db.js';
+import { PLAN_STAGE, totalOf, type TransferState } from '../state/db.js';
 import { MAX_ARCHIVE_BYTES, MAX_PARTS } from './chunks.js';
 import { KeyFilter } from './key-filter.js';
 
@@ -22,7 +22,7 @@ export function planArchives(state: TransferState, namer: ArchiveNamer, emit: Ev
     if (shared.length > 0) resolveSharedKeys(state, shared, namer);
     const failed = state.failLargerThan(MAX_ARCHIVE_BYTES, `cannot be copied: larger than ${MAX_PARTS} parts of 5 GiB`);
     // In the same transaction: a plan is done once, or not at all (a second would find its own renames taken).
-    state.setTransfer({ planned: 1 });
+    state.setTransfer({ planned: PLAN_STAGE.keys });
     return failed;
   });
   if (namer.overrides) {

@@ -96,6 +96,14 @@ CREATE INDEX IF NOT EXISTS archives_key ON archives(key_hash);`;
 /** An archive's key: the one it was given when two or more wanted the same, else the candidate from its row. */
 const KEY_OF = 'COALESCE(r.key, a.key)';
 
+/** How far planning got, in the transfer's `planned` column. */
+export const PLAN_STAGE = {
+  /** Every archive's key is decided */
+  keys: 1,
+  /** and archives whose copy was already in S3 are recorded verified */
+  alreadyCopiedChecked: 2,
+} as const;
+
 /** Schema version in `PRAGMA user_version`: states of other versions are refused, never misread. */
 const SCHEMA_VERSION = 2;
 
@@ -246,6 +254,9 @@ export const COUNTER = {
   retrievals: 'retrievals',
   /** Retrievals requested again after their output expired or their job failed: each is paid again */
   reRequests: 're_requests',
+  /** Archives (and their bytes) whose verified copy was already in S3 when the transfer began: never retrieved */
+  alreadyInS3: 'already_in_s3',
+  alreadyInS3Bytes: 'already_in_s3_bytes',
   requests: (service: string, operation: string) => `requests:${service}:${operation}`,
 } as const;
 
@@ -390,7 +401,8 @@ export class TransferState {
       createdAt: row.created_at as number,
       inventoryJobId: (row.inventory_job_id as string | null) ?? undefined,
       inventoryDone: row.inventory_done === 1,
-      planned: row.planned === 1,
+      planned: (row.planned as number) >= PLAN_STAGE.keys,
+      alreadyCopiedChecked: (row.planned as number) >= PLAN_STAGE.alreadyCopiedChecked,
       topicArn: (row.topic_arn as string | null) ?? undefined,
       queueUrl: (row.queue_url as string | null) ?? undefined,
       queueArn: (row.queue_arn as string | null) ?? undefined,

@@ -53,6 +53,8 @@ export function createProgressReporter(mode: ProgressMode, state: TransferState,
         return e.detail ? `${e.phase}: ${e.detail}` : `${e.phase}…`;
       case 'planned':
         return `planned ${e.archives} archives, ${formatBytes(e.bytes)}${e.uncopyable ? `; ${e.uncopyable} cannot be copied` : ''}`;
+      case 'already-in-s3':
+        return `${e.archives} archives (${formatBytes(e.bytes)}) already in S3 from an earlier copy: not retrieved again`;
       case 'inventory-bad-row':
         return `inventory line ${e.line} skipped: ${e.reason}`;
       case 'archive-failed':

@@ -13,6 +13,8 @@ export interface StatusReport {
   inventoried: { archives: number; bytes: number };
   stages: Record<'waiting' | 'requested' | 'staged' | 'downloading' | 'verified' | 'failed', { archives: number; bytes: number }>;
   badRows: number;
+  /** Among the verified: copies found in S3 before anything was retrieved */
+  alreadyInS3: { archives: number; bytes: number };
   bytesCopied: number;
   /** Billed requests so far */
   requests: RequestFigures;
@@ -49,6 +51,7 @@ export function statusReport(state: TransferState): StatusReport {
       failed: counts.failed,
     },
     badRows: summary.badRows,
+    alreadyInS3: summary.alreadyInS3,
     bytesCopied,
     requests: summary.requests,
     throughputBytesPerSecond: throughput,
@@ -67,6 +70,7 @@ export function renderStatus(r: StatusReport): string {
     line('inventoried', r.inventoried),
     ...(['waiting', 'requested', 'staged', 'downloading', 'verified', 'failed'] as const).map((s) => line(s, r.stages[s])),
   ];
+  if (r.alreadyInS3.archives > 0) out.push(`  ${alreadyInS3(r.alreadyInS3)} before this transfer (among the verified; not retrieved)`);
   if (r.badRows > 0) out.push(`  ${r.badRows} inventory rows could not be read (not copied)`);
   out.push(`  requests     ${renderRequests(r.requests, r.stages.verified.archives)}`);
   out.push(
@@ -81,4 +85,9 @@ export function renderStatus(r: StatusReport): string {
 export function renderRequests(r: RequestFigures, archivesCopied: number): string {
   const perArchive = archivesCopied > 0 ? ` (${(r.s3Writes / archivesCopied).toFixed(2)} per archive copied)` : '';
   return `${r.s3Writes} S3 write requests${perArchive}; ${r.retrievals} Glacier retrievals, ${r.reRequests} of them re-requests`;
+}
+
+/** "N archives (X) were already in S3" */
+export function alreadyInS3(c: { archives: number; bytes: number }): string {
+  return `${c.archives} archives (${formatBytes(c.bytes)}) were already in S3`;
 }

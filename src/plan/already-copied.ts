@@ -1,0 +1,51 @@
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import { COUNTER, type ArchiveRow, type TransferState } from '../state/db.js';
+import { adoptExistingObject } from '../transfer/archive-copy.js';
+
+/** HeadObject requests in flight at once */
+const HEAD_CONCURRENCY = 32;
+
+export interface AlreadyCopied {
+  archives: number;
+  bytes: number;
+}
+
+/**
+ * Records as verified, before anything is retrieved, the archives whose verified copy is already at their
+ * planned key (an earlier transfer into the same bucket and prefix), so that none is paid for twice. Cheap at
+ * millions: the prefix is listed page by page (1,000 keys a request), each key is looked up in the state's key
+ * index, and only archives still waiting whose key and size match are checked with HeadObject (the object must
+ * carry their archive id and tree hash, and S3's SHA-256 of it), each page's finds written in one transaction.
+ */
+export async function recordAlreadyCopied(s3: S3Client, state: TransferState, signal: AbortSignal): Promise<AlreadyCopied> {
+  const { bucket, prefix, expectedBucketOwner } = state.config();
+  const head = pLimit(HEAD_CONCURRENCY);
+  const found: AlreadyCopied = { archives: 0, bytes: 0 };
+  const pages = paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix || undefined, ExpectedBucketOwner: expectedBucketOwner });
+  for await (const page of pages) {
+    if (signal.aborted) break;
+    const candidates: ArchiveRow[] = [];
+    for (const object of page.Contents ?? []) {
+      const archive = state.archiveByKey(object.Key!);
+      // An archive with an upload of its own is being copied by this transfer: its parts decide.
+      if (archive?.status === 'planned' && archive.upload_id === null && archive.size === object.Size) candidates.push(archive);
+    }
+    const checked = await Promise.all(
+      candidates.map((archive) => head(async () => ({ archive, checksum: await adoptExistingObject({ s3, bucket, expectedBucketOwner }, archive) }))),
+    );
+    const copied = checked.filter((c): c is { archive: ArchiveRow; checksum: string } => c.checksum !== undefined);
+    if (copied.length === 0) continue;
+    const bytes = copied.reduce((n, c) => n + c.archive.size, 0);
+    state.transaction(() => {
+      for (const { archive, checksum } of copied) state.updateArchive(archive.seq, { status: 'verified', object_checksum: checksum, error: null });
+      state.addCounters([
+        [COUNTER.alreadyInS3, copied.length],
+        [COUNTER.alreadyInS3Bytes, bytes],
+      ]);
+    });
+    found.archives += copied.length;
+    found.bytes += bytes;
+  }
+  return found;
+}
