@@ -15,6 +15,7 @@ export interface EngineCliOptions {
   json?: boolean;
   quiet?: boolean;
   progress?: boolean;
+  forceUnlock?: boolean;
 }
 
 /** Tuning options that `start` and `resume` share. */
@@ -27,6 +28,7 @@ export function addEngineOptions(command: Command): Command {
     .option('--max-jobs <n>', 'most retrieval jobs in flight (default: what the copy can take in the download window)', parsePositiveInt('--max-jobs'))
     .option('--expected-throughput <size>', 'bytes per second the copy is assumed to reach until it is measured: how much the first retrievals may hold (default 10MiB)', parseByteSize)
     .addOption(new Option('--output-window <duration>', 'how long job output stays downloadable (AWS: 24h)').argParser(parseDuration).hideHelp())
+    .option('--force-unlock', 'take over the marker of another transfer of this vault to this bucket and prefix (only if that run is dead)')
     .option('--json', 'print events as JSON lines on stdout')
     .option('--quiet', 'print only the summary')
     .option('--no-progress', 'log lines instead of progress bars');
@@ -40,6 +42,7 @@ export function engineOptionsFrom(o: EngineCliOptions): Partial<EngineOptions> {
   if (o.maxStaged !== undefined) out.maxStagedBytes = o.maxStaged;
   if (o.maxJobs !== undefined) out.maxJobsInFlight = o.maxJobs;
   if (o.outputWindow !== undefined) out.outputWindowMs = o.outputWindow;
+  if (o.forceUnlock) out.forceUnlock = true;
   if (o.expectedThroughput !== undefined) out.copyPrior = { ...DEFAULT_PRIOR, msPerMiB: (1000 * 1024 * 1024) / o.expectedThroughput };
   return out;
 }

@@ -17,7 +17,8 @@ import { Accounting, requestFigures, type RequestFigures } from '../state/accoun
 import { COUNTER, PLAN_STAGE, totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
 import { copyArchive, JobExpiredError, planOf, UploadLostError, type ArchiveCopyContext, type StreamSlot } from '../transfer/archive-copy.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
-import { asFatal, validateTransfer } from './validate.js';
+import { TargetLock, TargetLockedError } from '../transfer/target-lock.js';
+import { FatalTransferError, asFatal, validateTransfer } from './validate.js';
 
 /** Archives not yet verified or failed */
 const OPEN_STATUSES: ArchiveStatus[] = ['planned', 'requesting', 'requested', 'staged', 'completing'];
@@ -51,6 +52,8 @@ export interface EngineOptions {
   receivers: number;
   /** Copy cost assumed before any is measured */
   copyPrior?: CopyCostPrior;
+  /** Take over another transfer's marker on the target even when it looks alive */
+  forceUnlock: boolean;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -65,6 +68,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   retryBaseMs: 5000,
   receiveWaitSeconds: 20,
   receivers: 8,
+  forceUnlock: false,
 };
 
 export interface TransferSummary {
@@ -155,6 +159,26 @@ export class TransferEngine {
       this.emit({ type: 'phase', phase: 'done' });
       return this.summary();
     }
+    const lock = await TargetLock.acquire(this.clients.s3, this.config, { force: this.options.forceUnlock }).catch((e) => {
+      throw e instanceof TargetLockedError ? e : asFatal(e, `cannot write the transfer's marker in bucket "${this.config.bucket}"`);
+    });
+    lock.startHeartbeat(
+      (reason) => {
+        this.fatal ??= new FatalTransferError(`${reason}; stopped so that the two do not overwrite each other`);
+        this.wake();
+      },
+      (message) => this.emit({ type: 'warning', message }),
+    );
+    try {
+      return await this.runHoldingTarget(signal);
+    } finally {
+      // A marker left behind (this fails, or the process is killed) is taken over by this transfer's `resume`.
+      await lock.release().catch((e) => this.emit({ type: 'warning', message: `removing the transfer's marker failed: ${describeError(e)}` }));
+    }
+  }
+
+  /** Everything after validation, while this transfer holds the target's marker. */
+  private async runHoldingTarget(signal: AbortSignal): Promise<TransferSummary> {
     const namer = await createNamer(this.config);
     // A user's inventory file is read before anything is created, so that a bad one costs nothing.
     if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(undefined, signal);

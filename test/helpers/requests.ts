@@ -1,5 +1,6 @@
 import type { Simulator } from '../../src/sim/server.js';
 import type { Route, SimRequest } from '../../src/sim/http.js';
+import { isTargetLockKey } from '../../src/transfer/target-lock.js';
 
 /** One request the simulator received, as the tests need to count them. */
 export interface RecordedRequest {
@@ -86,6 +87,7 @@ export function recordRequests(sim: Simulator): RequestRecorder {
       for (const r of this.requests) {
         if (r.service !== 's3' || r.status !== 200 || !filter(r)) continue;
         if (r.operation !== 'PutObject' && r.operation !== 'CompleteMultipartUpload') continue;
+        if (isTargetLockKey(r.key!)) continue; // the transfer's marker, not an archive's object
         writes.set(r.key!, (writes.get(r.key!) ?? 0) + 1);
       }
       return writes;

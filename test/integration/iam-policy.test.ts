@@ -21,6 +21,7 @@ const IAM_ACTIONS: Record<string, string[]> = {
   's3:ListParts': ['s3:ListMultipartUploadParts'],
   's3:HeadObject': ['s3:GetObject'],
   's3:GetObject': ['s3:GetObject'],
+  's3:DeleteObject': ['s3:DeleteObject'], // the transfer's marker on the target, when the run ends
   'sns:CreateTopic': ['sns:CreateTopic', 'sns:TagResource'], // created with tags
   'sns:Subscribe': ['sns:Subscribe'],
   'sns:Unsubscribe': ['sns:Unsubscribe'],

@@ -1,6 +1,9 @@
-import { DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { existsSync } from 'node:fs';
+import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { TransferState } from '../../src/state/db.js';
+import { targetLockKey } from '../../src/transfer/target-lock.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, eventsOf, runCli, spawnCli } from '../helpers/cli.js';
+import { describeRun, eventsOf, resumeArgs, runCli, spawnCli } from '../helpers/cli.js';
 import { MIB, expectCompleteCopy, mixedArchives, startCopyWorld, type CopyWorld } from '../helpers/copy-world.js';
 
 /** Mixed sizes, and three archives that want the same name (two are given suffixed keys). */
@@ -16,8 +19,9 @@ describe('never pay twice', () => {
       vaults: [
         { name: 'large', seed: 'large', archives: LARGE },
         { name: 'copied', seed: 'copied', archives: COPIED },
+        { name: 'shared', seed: 'shared', archives: mixedArchives(6, 'shared') },
       ],
-      buckets: ['abandoned', 'copied-before'],
+      buckets: ['abandoned', 'copied-before', 'shared-target'],
     });
   });
   afterAll(() => w?.stop());
@@ -51,6 +55,93 @@ describe('never pay twice', () => {
     expect(JSON.parse(status.stdout).alreadyInS3.archives).toBe(COPIED.length - 1);
   });
 
+  const marker = async (bucket: string, key: string) => {
+    try {
+      const out = await w.harness.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return JSON.parse(await out.Body!.transformToString()) as { transferId: string; heartbeatAt: string };
+    } catch (e) {
+      if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw e;
+    }
+  };
+  const transferIdOf = (statePath: string) => {
+    const state = TransferState.open(statePath, { readonly: true });
+    try {
+      return state.config().transferId;
+    } finally {
+      state.close();
+    }
+  };
+  const lockKey = targetLockKey('live/', 'shared');
+
+  it('refuses a second transfer of the same vault to the same bucket and prefix while the first runs, naming it', async () => {
+    const first = w.path('shared-first.db');
+    const inventory = w.writeInventory('shared', 'JSON');
+    w.recorder.phase = 'shared-first';
+    // The first transfer's downloads wait until the second has been refused.
+    let release: () => void = () => undefined;
+    const refused = new Promise<void>((resolve) => (release = resolve));
+    w.recorder.beforeHandle = (r) => (r.phase === 'shared-first' && r.operation === 'GetJobOutput' ? refused : undefined);
+    const running = spawnCli(w.start({ vault: 'shared', bucket: 'shared-target', state: first, extra: ['--prefix', 'live/', '--inventory', inventory] }));
+    try {
+      await running.waitForEvent((e) => e.type === 'job-initiated');
+      expect((await marker('shared-target', lockKey))?.transferId).toBe(transferIdOf(first));
+      const second = w.path('shared-second.db');
+      const other = await runCli(w.start({ vault: 'shared', bucket: 'shared-target', state: second, extra: ['--prefix', 'live/', '--inventory', inventory] }));
+      expect(other.code, describeRun(other)).toBe(2);
+      expect(other.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(
+          new RegExp(`vault shared is being copied to s3://shared-target/live/ by transfer ${transferIdOf(first)} on host .* since .*; if that run is dead, wait \\d+ minutes or pass --force-unlock`),
+        ),
+      ]);
+      expect(existsSync(second)).toBe(false);
+    } finally {
+      release();
+      w.recorder.beforeHandle = undefined;
+    }
+    const done = await running.done;
+    expect(done.code, describeRun(done)).toBe(0);
+    // The marker went with the run; what the audit sees under the prefix are the archives alone.
+    expect(await marker('shared-target', lockKey)).toBeUndefined();
+    expectCompleteCopy(await w.audit({ statePath: first, vault: 'shared', bucket: 'shared-target', prefix: 'live/' }), 6);
+  });
+
+  it("a transfer killed with SIGKILL takes its own marker over when resumed; another waits for it to go stale, or --force-unlock", async () => {
+    const key = targetLockKey('killed/', 'shared');
+    const inventory = w.writeInventory('shared', 'CSV');
+    const state = w.path('shared-killed.db');
+    const run = spawnCli(w.start({ vault: 'shared', bucket: 'shared-target', state, extra: ['--prefix', 'killed/', '--inventory', inventory] }));
+    await run.waitForEvent((e) => e.type === 'job-initiated');
+    await run.kill();
+    const left = await marker('shared-target', key);
+    expect(left?.transferId).toBe(transferIdOf(state));
+
+    // Another transfer is refused while the dead run's marker is fresh…
+    const other = await runCli(w.start({ vault: 'shared', bucket: 'shared-target', state: w.path('shared-other.db'), extra: ['--prefix', 'killed/', '--inventory', inventory] }));
+    expect(other.code, describeRun(other)).toBe(2);
+    expect(other.stderr).toMatch(/if that run is dead, wait \d+ minutes or pass --force-unlock/);
+    // …while the killed transfer itself goes on at once.
+    const resumed = await runCli(resumeArgs(state));
+    expect(resumed.code, describeRun(resumed)).toBe(0);
+    expect(await marker('shared-target', key)).toBeUndefined();
+
+    // A marker last refreshed an hour ago belongs to a dead run: taken over (not removed: If-Match on its ETag).
+    const stale = { transferId: 'deadbeef0000', vault: 'shared', host: 'gone', pid: 1, startedAt: '2020-01-01T00:00:00Z', heartbeatAt: new Date(Date.now() - 3600_000).toISOString() };
+    const forge = (holder: object) => w.harness.clients.s3.send(new PutObjectCommand({ Bucket: 'shared-target', Key: key, Body: JSON.stringify(holder) }));
+    await forge(stale);
+    w.recorder.phase = 'stale';
+    const taker = await runCli(w.start({ vault: 'shared', bucket: 'shared-target', state: w.path('shared-taker.db'), extra: ['--prefix', 'killed/', '--inventory', inventory] }));
+    expect(taker.code, describeRun(taker)).toBe(0);
+    expect(w.recorder.of('s3', 'PutObject', (r) => r.phase === 'stale' && r.key === key && r.status === 200)).toHaveLength(1);
+    expect(await marker('shared-target', key)).toBeUndefined();
+
+    // A fresh marker of a run the user knows is dead: --force-unlock.
+    await forge({ ...stale, heartbeatAt: new Date().toISOString() });
+    const forced = await runCli(w.start({ vault: 'shared', bucket: 'shared-target', state: w.path('shared-forced.db'), extra: ['--prefix', 'killed/', '--inventory', inventory, '--force-unlock'] }));
+    expect(forced.code, describeRun(forced)).toBe(0);
+    expect(await marker('shared-target', key)).toBeUndefined();
+  });
+
   it('cleanup aborts the multipart uploads of a transfer that will not be resumed (AWS bills their parts)', async () => {
     const state = w.path('abandoned.db');
     w.recorder.phase = 'abandoned';
@@ -64,6 +155,7 @@ describe('never pay twice', () => {
     w.recorder.onRequest = undefined;
     await kill;
     expect(killed.signal, describeRun(killed)).toBe('SIGKILL');
+    expect((await marker('abandoned', targetLockKey('', 'large')))?.transferId).toBe(transferIdOf(state));
     const open = (await openUploads('abandoned')).length;
     expect(open).toBeGreaterThan(0);
 
@@ -71,5 +163,6 @@ describe('never pay twice', () => {
     expect(cleanup.code, describeRun(cleanup)).toBe(0);
     expect(cleanup.stdout).toMatch(new RegExp(`aborted ${open} multipart uploads`));
     expect(await openUploads('abandoned')).toEqual([]);
+    expect(await marker('abandoned', targetLockKey('', 'large'))).toBeUndefined();
   });
 });
