@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
+import { registerCheckCommand } from './check.js';
 import { registerCleanupCommand } from './cleanup.js';
 import { registerDemoCommand } from './demo.js';
+import { registerReportCommand } from './report.js';
 import { registerResumeCommand } from './resume.js';
 import { registerSimCommand } from './sim.js';
 import { registerStartCommand } from './start.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerResumeCommand(program);
   registerStatusCommand(program);
   registerCleanupCommand(program);
+  registerReportCommand(program);
+  registerCheckCommand(program);
   registerSimCommand(program);
   registerDemoCommand(program);
   for (const c of program.commands) c.exitOverride();

@@ -8,9 +8,11 @@ export function registerResumeCommand(program: Command): void {
   const command = program
     .command('resume')
     .description('continue a transfer from its state file (after a crash, Ctrl-C, or to pick up ready retrievals)')
-    .option('--state <file>', 'state file of the transfer', DEFAULT_STATE_FILE);
-  addEngineOptions(command).action(async (opts: EngineCliOptions & { state: string }) => {
+    .option('--state <file>', 'state file of the transfer', DEFAULT_STATE_FILE)
+    .option('--retry-failed', 'try the archives that failed again, whatever the reason (those that failed for a passing reason are retried anyway)');
+  addEngineOptions(command).action(async (opts: EngineCliOptions & { state: string; retryFailed?: boolean }) => {
     const state = TransferState.open(opts.state);
+    if (opts.retryFailed) process.stderr.write(`trying ${state.retryAllFailures()} failed archives again\n`);
     process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts) });
   });
 }

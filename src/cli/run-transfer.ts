@@ -20,6 +20,7 @@ export function renderSummary(s: TransferSummary): string {
     s.alreadyInS3.archives > 0 ? `${alreadyInS3(s.alreadyInS3)} before this transfer began: not retrieved again` : '',
     s.failedCount > 0 ? `${s.failedCount} archives failed:` : '',
     ...s.failed.map((f) => `  ${f.key ?? f.archiveId}: ${f.reason}`),
+    s.failedCount > 0 ? 'once their cause is fixed, `glacier-copy resume --retry-failed` tries them again' : '',
     s.badRows > 0 ? `${s.badRows} inventory rows could not be read; those archives were not copied (see \`glacier-copy status\`)` : '',
     s.pending > 0 ? `${s.pending} archives still in progress: run \`glacier-copy resume\` to continue` : '',
     `requests: ${renderRequests(s.requests, s.verified.archives)}`,

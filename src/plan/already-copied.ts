@@ -1,7 +1,7 @@
 import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { COUNTER, type ArchiveRow, type TransferState } from '../state/db.js';
-import { adoptExistingObject } from '../transfer/archive-copy.js';
+import { adoptExistingObject, type StoredObject } from '../transfer/archive-copy.js';
 
 /** HeadObject requests in flight at once */
 const HEAD_CONCURRENCY = 32;
@@ -32,13 +32,15 @@ export async function recordAlreadyCopied(s3: S3Client, state: TransferState, si
       if (archive?.status === 'planned' && archive.upload_id === null && archive.size === object.Size) candidates.push(archive);
     }
     const checked = await Promise.all(
-      candidates.map((archive) => head(async () => ({ archive, checksum: await adoptExistingObject({ s3, bucket, expectedBucketOwner }, archive) }))),
+      candidates.map((archive) => head(async () => ({ archive, stored: await adoptExistingObject({ s3, bucket, expectedBucketOwner }, archive) }))),
     );
-    const copied = checked.filter((c): c is { archive: ArchiveRow; checksum: string } => c.checksum !== undefined);
+    const copied = checked.filter((c): c is { archive: ArchiveRow; stored: StoredObject } => c.stored !== undefined);
     if (copied.length === 0) continue;
     const bytes = copied.reduce((n, c) => n + c.archive.size, 0);
     state.transaction(() => {
-      for (const { archive, checksum } of copied) state.updateArchive(archive.seq, { status: 'verified', object_checksum: checksum, error: null });
+      for (const { archive, stored } of copied) {
+        state.updateArchive(archive.seq, { status: 'verified', object_checksum: stored.checksum, version_id: stored.versionId ?? null, error: null });
+      }
       state.addCounters([
         [COUNTER.alreadyInS3, copied.length],
         [COUNTER.alreadyInS3Bytes, bytes],

@@ -9,6 +9,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { isNotFound } from '../aws/errors.js';
+import { withRetries } from '../aws/retry.js';
 
 /** The temporary topic and queue of one transfer; their names carry the transfer id. */
 export interface NotificationChannel {
@@ -46,12 +47,19 @@ export async function openChannel(
   transferId: string,
   /** Told of each resource as soon as it exists, so that a failure halfway leaves nothing unrecorded */
   record: (created: Partial<NotificationChannel>) => void,
+  queueRecreateDelayMs = 15_000,
 ): Promise<NotificationChannel> {
   const name = channelName(transferId);
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name, Tags: [RESOURCE_TAG] }));
   record({ topicArn: TopicArn! });
-  const { QueueUrl } = await sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: '1209600' }, tags: { [RESOURCE_TAG.Key]: RESOURCE_TAG.Value } }),
+  // The queue of a transfer that ended a moment ago (then resumed with --retry-failed) cannot be recreated for
+  // 60 s after its deletion: wait that out.
+  const { QueueUrl } = await withRetries(
+    () =>
+      sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: { MessageRetentionPeriod: '1209600' }, tags: { [RESOURCE_TAG.Key]: RESOURCE_TAG.Value } }),
+      ),
+    { attempts: 8, baseDelayMs: queueRecreateDelayMs, maxDelayMs: queueRecreateDelayMs, retryable: (e) => /QueueDeletedRecently/.test((e as Error).name ?? '') },
   );
   const attrs = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   const queueArn = attrs.Attributes!.QueueArn!;

@@ -49,6 +49,8 @@ export interface ArchiveRow {
   job_id: string | null;
   job_ready_at: number | null;
   object_checksum: string | null;
+  /** The object's version, in a bucket with versioning (null otherwise, or before it is verified) */
+  version_id: string | null;
   error: string | null;
   /** 1 when a failure was transient: the next run tries the archive again */
   retryable: number;
@@ -60,7 +62,7 @@ export interface ArchiveRow {
   part_count: number | null;
 }
 
-export type ArchiveUpdate = Partial<Pick<ArchiveRow, 'status' | 'job_id' | 'job_ready_at' | 'object_checksum' | 'error' | 'retryable' | 'attempts'>>;
+export type ArchiveUpdate = Partial<Pick<ArchiveRow, 'status' | 'job_id' | 'job_ready_at' | 'object_checksum' | 'version_id' | 'error' | 'retryable' | 'attempts'>>;
 
 export interface PartRow {
   seq: number;
@@ -104,8 +106,27 @@ export const PLAN_STAGE = {
   alreadyCopiedChecked: 2,
 } as const;
 
-/** Schema version in `PRAGMA user_version`: states of other versions are refused, never misread. */
-const SCHEMA_VERSION = 2;
+/** Schema version in `PRAGMA user_version`: states of other versions are migrated (below) or refused, never misread. */
+const SCHEMA_VERSION = 3;
+
+/** What turns a state of an earlier schema version into the next one: only additions, safe under a running transfer. */
+const MIGRATIONS: Record<number, string> = {
+  2: 'ALTER TABLE archives ADD COLUMN version_id TEXT',
+};
+
+/** Brings a state of an earlier, migratable schema up to date (also before a read-only open: the additions change no meaning). */
+function migrate(path: string, version: number): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.transaction(() => {
+      for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+  } finally {
+    db.close();
+  }
+}
 
 /**
  * One row per archive, kept small for vaults of millions: the archive id and tree hash are stored once (the id
@@ -146,6 +167,7 @@ CREATE TABLE IF NOT EXISTS archives (
   job_id TEXT,
   job_ready_at INTEGER,
   object_checksum TEXT,
+  version_id TEXT,
   error TEXT,
   retryable INTEGER NOT NULL DEFAULT 0,
   attempts INTEGER NOT NULL DEFAULT 0
@@ -202,7 +224,7 @@ PRAGMA user_version = ${SCHEMA_VERSION};
 `;
 
 const ARCHIVE_SELECT = `SELECT a.seq, a.archive_id, a.description, a.creation_date, a.size, a.tree_hash, ${KEY_OF} AS key, a.status,
-  a.job_id, a.job_ready_at, a.object_checksum, a.error, a.retryable, a.attempts, u.upload_id, u.range_size, u.part_size, u.part_count
+  a.job_id, a.job_ready_at, a.object_checksum, a.version_id, a.error, a.retryable, a.attempts, u.upload_id, u.range_size, u.part_size, u.part_count
   FROM archives a LEFT JOIN renamed r ON r.seq = a.seq LEFT JOIN uploads u ON u.seq = a.seq`;
 
 interface StoredArchive extends Omit<ArchiveRow, 'status' | 'tree_hash' | 'archive_id'> {
@@ -276,7 +298,13 @@ export class TransferState {
     try {
       if (!options.readonly && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
       this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
-      const version = this.db.pragma('user_version', { simple: true }) as number;
+      let version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version in MIGRATIONS) {
+        this.db.close();
+        migrate(path, version);
+        this.db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: true });
+        version = this.db.pragma('user_version', { simple: true }) as number;
+      }
       if (version !== SCHEMA_VERSION) {
         const firstSchema = version === 0 && this.db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'transfer'").get() !== undefined;
         throw new StateError(
@@ -555,6 +583,11 @@ export class TransferState {
     return this.stmt('SELECT creation_date FROM archives WHERE seq = ?').pluck().get(seq) as string;
   }
 
+  /** The highest archive seq (0 when none): seqs run from 1 in inventory order. */
+  lastSeq(): number {
+    return (this.stmt('SELECT MAX(seq) FROM archives').pluck().get() as number | null) ?? 0;
+  }
+
   archiveIdOf(seq: number): string {
     return unpackId(this.stmt('SELECT archive_id FROM archives WHERE seq = ?').pluck().get(seq) as StoredId);
   }
@@ -673,6 +706,18 @@ export class TransferState {
     return this.stmt(
       `UPDATE archives SET status = ${CODE.planned}, job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0 WHERE status = ${CODE.failed} AND retryable = 1`,
     ).run().changes;
+  }
+
+  /** Every failed archive, whatever its reason, goes back to be copied again (`resume --retry-failed`). */
+  retryAllFailures(): number {
+    return this.transaction(() => {
+      const retried = this.stmt(
+        `UPDATE archives SET status = ${CODE.planned}, job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0, error = NULL WHERE status = ${CODE.failed}`,
+      ).run().changes;
+      // A transfer that ended with failures is open again.
+      if (retried > 0) this.setTransfer({ finished_at: null });
+      return retried;
+    });
   }
 
   anyRetryableFailure(): boolean {

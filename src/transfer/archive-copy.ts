@@ -156,16 +156,20 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
 async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
   if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
   const checksum = sha256Base64(data);
+  let stored: StoredObject;
   try {
-    await ctx.s3.send(
+    const result = await ctx.s3.send(
       new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum, IfNoneMatch: '*' }),
       { abortSignal: ctx.signal },
     );
+    stored = { checksum, versionId: result.VersionId };
   } catch (e) {
     if (!isPreconditionFailed(e)) throw e;
-    if ((await adoptExistingObject(ctx, archive, checksum)) === undefined) throw keyTaken(archive);
+    const adopted = await adoptExistingObject(ctx, archive, checksum);
+    if (!adopted) throw keyTaken(archive);
+    stored = adopted;
   }
-  recordVerified(ctx, archive, checksum);
+  recordVerified(ctx, archive, stored);
 }
 
 /**
@@ -173,7 +177,7 @@ async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: B
  * ends (streamIntoRequest), so S3 stores the object only if its bytes are the archive's.
  */
 async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSource, onBytes: (n: number) => void): Promise<void> {
-  let checksum: string | undefined;
+  let stored: StoredObject;
   try {
     const { result } = await retrying(ctx, archive, 1, () =>
       streamIntoRequest(
@@ -194,23 +198,38 @@ async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source:
         },
       ),
     );
-    checksum = result.ChecksumSHA256;
-    if (!checksum) throw new Error(`S3 did not confirm the SHA-256 of ${archive.key}`);
+    if (!result.ChecksumSHA256) throw new Error(`S3 did not confirm the SHA-256 of ${archive.key}`);
+    stored = { checksum: result.ChecksumSHA256, versionId: result.VersionId };
   } catch (e) {
     if (!isPreconditionFailed(e)) throw e;
     // An earlier attempt whose answer was lost stored it (only verified bodies are ever ended), or it is not ours.
-    checksum = await adoptExistingObject(ctx, archive);
-    if (checksum === undefined) throw keyTaken(archive);
+    const adopted = await adoptExistingObject(ctx, archive);
+    if (!adopted) throw keyTaken(archive);
+    stored = adopted;
   }
-  recordVerified(ctx, archive, checksum);
+  recordVerified(ctx, archive, stored);
 }
 
+/** The object an archive became: S3's checksum of it, and its version in a versioned bucket. */
+export interface StoredObject {
+  checksum: string;
+  versionId?: string;
+}
+
+
 /** The archive is in S3 and verified: its job and upload records are no longer needed. */
-function recordVerified(ctx: ArchiveCopyContext, archive: ArchiveRow, checksum: string): void {
+function recordVerified(ctx: ArchiveCopyContext, archive: ArchiveRow, stored: StoredObject): void {
   // A multipart archive's bytes were counted part by part.
   if (!archive.upload_id) ctx.accounting.add(COUNTER.bytesCopied, archive.size);
   ctx.state.defer(() => {
-    ctx.state.updateArchive(archive.seq, { status: 'verified', object_checksum: checksum, error: null, job_id: null, job_ready_at: null });
+    ctx.state.updateArchive(archive.seq, {
+      status: 'verified',
+      object_checksum: stored.checksum,
+      version_id: stored.versionId ?? null,
+      error: null,
+      job_id: null,
+      job_ready_at: null,
+    });
     if (archive.upload_id) ctx.state.forgetUpload(archive.seq);
   });
 }
@@ -290,6 +309,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
   }
   const composite = compositeSha256(parts.map((p) => p.checksum_sha256));
   ctx.state.updateArchive(archive.seq, { status: 'completing' });
+  let stored: StoredObject | undefined;
   try {
     const result = await ctx.s3.send(
       new CompleteMultipartUploadCommand({
@@ -305,9 +325,10 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
     if (result.ChecksumSHA256 !== undefined && result.ChecksumSHA256 !== composite) {
       throw new ArchiveFailure(`S3 reports checksum ${result.ChecksumSHA256} for ${archive.key}, expected ${composite}`);
     }
+    stored = { checksum: composite, versionId: result.VersionId };
   } catch (e) {
-    const adopted = (isNotFound(e) || isPreconditionFailed(e)) && (await adoptExistingObject(ctx, archive, composite)) !== undefined;
-    if (!adopted) {
+    stored = isNotFound(e) || isPreconditionFailed(e) ? await adoptExistingObject(ctx, archive, composite) : undefined;
+    if (!stored) {
       ctx.state.updateArchive(archive.seq, { status: 'staged' });
       if (isPreconditionFailed(e)) throw keyTaken(archive);
       if ((e as { name?: string }).name === 'NoSuchUpload') {
@@ -318,7 +339,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
       throw e;
     }
   }
-  recordVerified(ctx, archive, composite);
+  recordVerified(ctx, archive, stored);
 }
 
 function isPreconditionFailed(e: unknown): boolean {
@@ -336,13 +357,13 @@ function keyTaken(archive: ArchiveRow): ArchiveFailure {
  * parts, the SHA-256 of a buffered put), has that checksum. A streamed put's checksum is S3's own (the SDK
  * hashes the body as it goes), so there the object is adopted on its archive id with the checksum S3 reports:
  * it was written with If-None-Match, and the tool ends a body only after its bytes verified. Returns the
- * adopted object's checksum.
+ * adopted object's checksum and version.
  */
 export async function adoptExistingObject(
   ctx: Pick<ArchiveCopyContext, 's3' | 'bucket' | 'expectedBucketOwner'>,
   archive: ArchiveRow,
   checksum?: string,
-): Promise<string | undefined> {
+): Promise<StoredObject | undefined> {
   try {
     const head = await ctx.s3.send(
       new HeadObjectCommand({ Bucket: ctx.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: ctx.expectedBucketOwner }),
@@ -350,7 +371,7 @@ export async function adoptExistingObject(
     const ours =
       head.Metadata?.['glacier-archive-id'] === archive.archive_id && head.Metadata?.['glacier-tree-hash'] === archive.tree_hash && head.ContentLength === archive.size;
     const found = head.ChecksumSHA256;
-    return ours && found !== undefined && (checksum === undefined || found === checksum) ? found : undefined;
+    return ours && found !== undefined && (checksum === undefined || found === checksum) ? { checksum: found, versionId: head.VersionId } : undefined;
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
