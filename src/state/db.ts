@@ -354,10 +354,13 @@ export class TransferState {
     return state;
   }
 
-  /** Nothing was done on AWS's side yet: no inventory job, no topic, no archive. */
+  /**
+   * Nothing was done on AWS's side yet and nothing can have been copied: no inventory job, no topic, and no
+   * complete inventory (rows of one that failed halfway are no work: nothing is copied before it completes).
+   */
   isUntouched(): boolean {
     const info = this.transferInfo();
-    return !info.inventoryJobId && !info.topicArn && totalOf(this.counts()).archives === 0;
+    return !info.inventoryJobId && !info.topicArn && (!info.inventoryDone || totalOf(this.counts()).archives === 0);
   }
 
   close(): void {
