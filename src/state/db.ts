@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from '
 import Database from 'better-sqlite3';
 import { acquireLock } from './lock.js';
 import { stringHash } from './hash.js';
+import type { InventoryScope } from '../inventory/scope.js';
 
 /**
  * Where an archive is in the pipeline. `requesting` and `completing` mark an AWS call whose outcome may not
@@ -33,6 +34,8 @@ export interface TransferConfig {
   sseKmsKeyId?: string;
   namingOverrides?: string;
   inventoryFile?: string;
+  /** Copy from an --inventory file that lists fewer archives than the vault's last inventory counts */
+  allowPartialInventory?: boolean;
 }
 
 export interface ArchiveRow {
@@ -122,7 +125,8 @@ CREATE TABLE IF NOT EXISTS transfer (
   queue_arn TEXT,
   subscription_arn TEXT,
   finished_at INTEGER,
-  copy_model TEXT
+  copy_model TEXT,
+  inventory_scope TEXT
 );
 CREATE TABLE IF NOT EXISTS archives (
   seq INTEGER PRIMARY KEY,
@@ -278,6 +282,7 @@ export class TransferState {
       }
       if (!options.readonly) {
         chmodSync(path, 0o600);
+        addMissingColumns(this.db);
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = NORMAL');
         // Index pages of a vault of millions do not fit SQLite's default 2 MiB cache: each lookup would read.
@@ -400,12 +405,13 @@ export class TransferState {
       subscriptionArn: (row.subscription_arn as string | null) ?? undefined,
       finishedAt: (row.finished_at as number | null) ?? undefined,
       copyModel: (row.copy_model as string | null) ?? undefined,
+      inventoryScope: typeof row.inventory_scope === 'string' ? (JSON.parse(row.inventory_scope) as InventoryScope) : undefined,
     };
   }
 
   setTransfer(
     fields: Partial<
-      Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn' | 'copy_model', string | null> &
+      Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn' | 'copy_model' | 'inventory_scope', string | null> &
         Record<'inventory_done' | 'planned' | 'finished_at', number | null>
     >,
   ): void {
@@ -787,6 +793,16 @@ export class TransferState {
 
   integrityCheck(): string {
     return (this.db.pragma('integrity_check', { simple: true }) as string) ?? 'unknown';
+  }
+}
+
+/** Columns added to the schema since version 2 first shipped: nullable, so a state of that version gains them as it is opened. */
+const ADDED_COLUMNS = [['transfer', 'inventory_scope', 'TEXT']] as const;
+
+function addMissingColumns(db: Database.Database): void {
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    const columns = db.pragma(`table_info(${table})`) as { name: string }[];
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
 }
 

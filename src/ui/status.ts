@@ -2,6 +2,7 @@ import { COUNTER, type TransferState } from '../state/db.js';
 import type { RequestFigures } from '../state/accounting.js';
 import { summarize } from '../engine/transfer.js';
 import { formatBytes, formatDuration } from './format.js';
+import { describeScope, type InventoryScope } from '../inventory/scope.js';
 
 /** Stages as users think of them, from the state's archive statuses. */
 export interface StatusReport {
@@ -20,6 +21,8 @@ export interface StatusReport {
   etaSeconds?: number;
   finished: boolean;
   failures: { archiveId: string; key: string | null; reason: string }[];
+  /** What the inventory copied from covers, once it is read */
+  inventoryScope?: InventoryScope;
 }
 
 /** Reads only the state file: safe while a transfer runs, and without credentials. */
@@ -56,6 +59,7 @@ export function statusReport(state: TransferState): StatusReport {
     etaSeconds: throughput && remaining > 0 ? remaining / throughput : undefined,
     finished: info.finishedAt !== undefined,
     failures: summary.failed,
+    inventoryScope: summary.inventoryScope,
   };
 }
 
@@ -65,6 +69,7 @@ export function renderStatus(r: StatusReport): string {
   const out = [
     `transfer ${r.transferId}: vault ${r.vault} → s3://${r.bucket}/${r.prefix} (${r.storageClass})${r.finished ? ' — finished' : ''}`,
     line('inventoried', r.inventoried),
+    ...(r.inventoryScope ? describeScope(r.inventoryScope, r.vault).map((l) => `  ${l}`) : []),
     ...(['waiting', 'requested', 'staged', 'downloading', 'verified', 'failed'] as const).map((s) => line(s, r.stages[s])),
   ];
   if (r.badRows > 0) out.push(`  ${r.badRows} inventory rows could not be read (not copied)`);
