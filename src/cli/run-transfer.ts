@@ -4,6 +4,7 @@ import { ConfigError } from '../aws/errors.js';
 import { DEFAULT_ENGINE_OPTIONS, TransferEngine, type EngineOptions, type TransferSummary } from '../engine/transfer.js';
 import { Accounting } from '../state/accounting.js';
 import type { TransferState } from '../state/db.js';
+import { describeScope } from '../inventory/scope.js';
 import { formatBytes } from '../ui/format.js';
 import { alreadyInS3, renderRequests } from '../ui/status.js';
 import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
@@ -14,8 +15,9 @@ export interface RunOptions {
   progress: ProgressMode;
 }
 
-export function renderSummary(s: TransferSummary): string {
+export function renderSummary(s: TransferSummary, vault: string): string {
   const lines = [
+    ...(s.inventoryScope ? describeScope(s.inventoryScope, vault) : []),
     `${s.verified.archives}/${s.archives} archives verified in S3 (${formatBytes(s.verified.bytes)} of ${formatBytes(s.bytes)})`,
     s.alreadyInS3.archives > 0 ? `${alreadyInS3(s.alreadyInS3)} before this transfer began: not retrieved again` : '',
     s.failedCount > 0 ? `${s.failedCount} archives failed:` : '',
@@ -62,10 +64,10 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
     const summary = await engine.run(controller.signal);
     reporter.stop();
     if (controller.signal.aborted) {
-      process.stderr.write(`${renderSummary(summary)}\nstopped; run \`glacier-copy resume --state ${state.path}\` to continue\n`);
+      process.stderr.write(`${renderSummary(summary, config.vault)}\nstopped; run \`glacier-copy resume --state ${state.path}\` to continue\n`);
       return EXIT.interrupted;
     }
-    process.stdout.write(`${renderSummary(summary)}\n`);
+    process.stdout.write(`${renderSummary(summary, config.vault)}\n`);
     return summary.done ? EXIT.ok : EXIT.failed;
   } catch (e) {
     reporter.stop();

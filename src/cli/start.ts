@@ -18,6 +18,7 @@ interface StartOptions extends EngineCliOptions {
   storageClass: string;
   tier: string;
   inventory?: string;
+  allowPartialInventory?: boolean;
   namingOverrides?: string;
   partSize: number;
   region?: string;
@@ -45,6 +46,7 @@ export function registerStartCommand(program: Command): void {
     .option('--storage-class <class>', `S3 storage class (${STORAGE_CLASSES.join(', ')})`, 'DEEP_ARCHIVE')
     .option('--tier <tier>', 'Glacier retrieval tier (Bulk, Standard, Expedited)', 'Bulk')
     .option('--inventory <file>', 'use this inventory (JSON or CSV, as Glacier writes it) instead of requesting one')
+    .option('--allow-partial-inventory', 'copy from an --inventory file that lists fewer archives than the vault held at its last inventory')
     .option('--naming-overrides <file>', 'CSV of archive_id,key pairs that override the names decoded from descriptions')
     .addOption(
       new Option('--part-size <size>', 'S3 part size, a power-of-two MiB from 8MiB to 4GiB; archives up to it are written with one PutObject')
@@ -87,6 +89,7 @@ export function registerStartCommand(program: Command): void {
       sseKmsKeyId: opts.sseKmsKeyId,
       namingOverrides: opts.namingOverrides,
       inventoryFile: opts.inventory,
+      allowPartialInventory: opts.allowPartialInventory,
     });
     try {
       process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts) });

@@ -4,7 +4,8 @@ import pLimit from 'p-limit';
 import type { AwsClients } from '../aws/clients.js';
 import { ArchiveFailure, ConfigError, describeError, httpStatusOf, isStateStorageError, isCredentialsError } from '../aws/errors.js';
 import type { EngineEvent, EventSink } from '../events.js';
-import { fetchInventory, loadInventory, openInventoryFile } from '../inventory/acquire.js';
+import { fetchInventory, loadInventory, openInventoryFile, type LoadedInventory } from '../inventory/acquire.js';
+import { describeVaultInventory, scopeWarning, unlisted, type InventoryScope } from '../inventory/scope.js';
 import { InventoryFormatError } from '../inventory/index.js';
 import { createNamer } from '../naming/index.js';
 import { recordAlreadyCopied } from '../plan/already-copied.js';
@@ -82,6 +83,8 @@ export interface TransferSummary {
   /** Verified copies found in S3 before anything was retrieved: not copied again */
   alreadyInS3: { archives: number; bytes: number };
   requests: RequestFigures;
+  /** What the inventory copied from covers (unknown until it is read) */
+  inventoryScope?: InventoryScope;
   done: boolean;
 }
 
@@ -240,9 +243,10 @@ export class TransferEngine {
     this.emit({ type: 'phase', phase: 'inventory' });
     const { inventoryFile, vault, transferId, prefix, namingOverrides } = this.config;
     const naming = { prefix, namingOverrides };
+    let loaded: LoadedInventory;
     if (inventoryFile) {
       try {
-        await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}`, naming }, this.emit);
+        loaded = await loadInventory(openInventoryFile(inventoryFile), this.state, { vaultArnSuffix: `:vaults/${vault}`, naming }, this.emit);
       } catch (e) {
         if (e instanceof InventoryFormatError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new ConfigError(`--inventory ${inventoryFile}: ${(e as Error).message}`);
@@ -250,7 +254,7 @@ export class TransferEngine {
         throw e;
       }
     } else {
-      await fetchInventory({
+      loaded = await fetchInventory({
         glacier: this.clients.glacier,
         naming,
         vault,
@@ -262,7 +266,17 @@ export class TransferEngine {
         waitForJob: (jobId) => this.waitForNotice(jobId, signal),
       });
     }
-    this.state.setTransfer({ inventory_done: 1 });
+    const scope: InventoryScope = { date: loaded.date, listed: loaded.listed, vault: await describeVaultInventory(this.clients.glacier, vault) };
+    // A file that lists fewer archives than the vault's last inventory counts is likely cut short (at a line
+    // end a CSV still reads as whole), or older: refused before anything is spent, unless the user says so.
+    if (inventoryFile && unlisted(scope) > 0 && !this.config.allowPartialInventory) {
+      throw new ConfigError(
+        `--inventory ${inventoryFile}: lists ${scope.listed} archives, but vault ${vault} held ${scope.vault!.archives} at its last inventory (${scope.vault!.date}): the file may be truncated or older; pass --allow-partial-inventory to copy only what it lists`,
+      );
+    }
+    this.state.setTransfer({ inventory_scope: JSON.stringify(scope), inventory_done: 1 });
+    const warning = scopeWarning(scope, vault);
+    if (warning) this.emit({ type: 'warning', message: warning });
   }
 
   /** Waits for a notice of `jobId` from the receive loop, or the poll interval, whichever comes first. */
@@ -770,6 +784,7 @@ export function summarize(state: TransferState, counts = state.counts()): Transf
     badRows,
     alreadyInS3: { archives: counters.get(COUNTER.alreadyInS3) ?? 0, bytes: counters.get(COUNTER.alreadyInS3Bytes) ?? 0 },
     requests: requestFigures(counters),
+    inventoryScope: state.transferInfo().inventoryScope,
     done: pending === 0 && counts.failed.archives === 0 && badRows === 0,
   };
 }

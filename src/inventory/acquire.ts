@@ -7,7 +7,7 @@ import type { EventSink } from '../events.js';
 import { jobDescription, listVaultJobs } from '../retrieve/jobs.js';
 import { totalOf, type TransferState } from '../state/db.js';
 import type { NamingConfig } from '../naming/namer.js';
-import { InventoryFormatError } from './index.js';
+import { InventoryFormatError, type ByteSource } from './index.js';
 import { readNamedInventory } from './named-reader.js';
 
 /** Glacier stores archive ids and descriptions as printable ASCII (its API takes nothing else). */
@@ -22,17 +22,21 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
  * whole document is refused (InventoryFormatError), to be fetched again.
  */
 export async function loadInventory(
-  source: Readable,
+  source: ByteSource,
   state: TransferState,
   expected: { vaultArnSuffix: string; naming: NamingConfig; fromGlacier?: boolean },
   emit: EventSink,
-): Promise<{ archives: number; bytes: number }> {
+): Promise<LoadedInventory> {
   const damaged = (entry: number | string, what: string) => new InventoryFormatError(`entry ${entry} of Glacier's inventory ${what}: the download is damaged`);
   state.startInventory();
   let archives = 0;
   let bytes = 0;
+  let listed = 0;
+  let date: string | undefined;
   for await (const event of readNamedInventory(source, expected.naming)) {
+    if (event.kind !== 'header') listed += event.kind === 'archives' ? event.archives.length : 1;
     if (event.kind === 'header') {
+      date = event.header.inventoryDate;
       const arn = event.header.vaultArn;
       if (arn !== undefined && !arn.endsWith(expected.vaultArnSuffix)) {
         throw new ConfigError(`the inventory is of ${arn}, not of vault ${expected.vaultArnSuffix.replace(/^:vaults\//, '')}`);
@@ -55,7 +59,28 @@ export async function loadInventory(
   }
   const repeated = state.finishInventory();
   if (repeated > 0) emit({ type: 'warning', message: `${repeated} inventory entries repeat an archive id listed before them; the first entry of each is used` });
-  return totalOf(state.counts());
+  return { ...totalOf(state.counts()), listed, date };
+}
+
+/** What loading an inventory found: archives kept, every entry listed (readable or not), the document's date. */
+export interface LoadedInventory {
+  archives: number;
+  bytes: number;
+  listed: number;
+  date?: string;
+}
+
+/**
+ * The bytes of a download, passed on as they come, checked at the end against the length Glacier gave for the
+ * whole document: a body cut short (even at a line end, where a CSV still reads as whole) or longer is damaged.
+ */
+async function* ofLength(body: AsyncIterable<Uint8Array>, expected: number): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  for await (const chunk of body) {
+    received += chunk.length;
+    yield chunk;
+  }
+  if (received !== expected) throw new InventoryFormatError(`the download holds ${received} bytes, Glacier's job says ${expected}: it is damaged`);
 }
 
 export interface InventoryJobContext {
@@ -84,7 +109,7 @@ export function openInventoryFile(path: string): Readable {
  * The vault inventory from Glacier: the output of a succeeded inventory job still listed (recent), else of a
  * new inventory-retrieval job, whose id is recorded so that `resume` waits for the same job.
  */
-export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archives: number; bytes: number }> {
+export async function fetchInventory(ctx: InventoryJobContext): Promise<LoadedInventory> {
   let jobId = ctx.state.transferInfo().inventoryJobId;
   if (!jobId) {
     const jobs = (await listVaultJobs(ctx.glacier, ctx.vault)).filter((j) => j.Action === 'InventoryRetrieval');
@@ -103,13 +128,19 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
       jobId = ours.JobId!;
       detail = `waiting for inventory job ${jobId} requested earlier`;
     } else {
-      const out = await ctx.glacier.send(
-        new InitiateJobCommand({
-          accountId: '-',
-          vaultName: ctx.vault,
-          jobParameters: { Type: 'inventory-retrieval', Format: 'JSON', SNSTopic: ctx.topicArn, Description: jobDescription(ctx.transferId) },
-        }),
-      );
+      const out = await ctx.glacier
+        .send(
+          new InitiateJobCommand({
+            accountId: '-',
+            vaultName: ctx.vault,
+            jobParameters: { Type: 'inventory-retrieval', Format: 'JSON', SNSTopic: ctx.topicArn, Description: jobDescription(ctx.transferId) },
+          }),
+        )
+        .catch((e: unknown) => {
+          // The vault exists (it was just described): what Glacier does not have is its first inventory.
+          if (isNotFound(e)) throw new ConfigError(`vault "${ctx.vault}" has no inventory yet (Glacier takes the first about a day after the first upload); start again once it has one`);
+          throw e;
+        });
       jobId = out.jobId!;
       detail = `requested inventory job ${jobId}; Glacier takes hours`;
     }
@@ -117,6 +148,7 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
     ctx.state.setTransfer({ inventory_job_id: jobId });
     ctx.emit({ type: 'phase', phase: 'inventory', detail });
   }
+  let size: number | undefined;
   for (;;) {
     let job;
     try {
@@ -127,7 +159,10 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
       ctx.state.setTransfer({ inventory_job_id: null });
       return fetchInventory(ctx);
     }
-    if (job.StatusCode === 'Succeeded') break;
+    if (job.StatusCode === 'Succeeded') {
+      size = job.InventorySizeInBytes;
+      break;
+    }
     if (job.StatusCode === 'Failed') {
       ctx.state.setTransfer({ inventory_job_id: null });
       throw new Error(`inventory job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`);
@@ -139,7 +174,9 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<{ archiv
   return withRetries(
     async () => {
       const out = await ctx.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName: ctx.vault, jobId }), { abortSignal: ctx.signal });
-      return loadInventory(out.body as Readable, ctx.state, expected, ctx.emit);
+      // Glacier sends no checksum with an inventory: its length is what tells a whole one.
+      const body = out.body as Readable;
+      return loadInventory(size === undefined ? body : ofLength(body, size), ctx.state, expected, ctx.emit);
     },
     {
       attempts: 5,

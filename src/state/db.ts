@@ -2,6 +2,7 @@ import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync } from '
 import Database from 'better-sqlite3';
 import { acquireLock } from './lock.js';
 import { stringHash } from './hash.js';
+import type { InventoryScope } from '../inventory/scope.js';
 
 /**
  * Where an archive is in the pipeline. `requesting` and `completing` mark an AWS call whose outcome may not
@@ -33,6 +34,8 @@ export interface TransferConfig {
   sseKmsKeyId?: string;
   namingOverrides?: string;
   inventoryFile?: string;
+  /** Copy from an --inventory file that lists fewer archives than the vault's last inventory counts */
+  allowPartialInventory?: boolean;
 }
 
 export interface ArchiveRow {
@@ -111,7 +114,7 @@ const SCHEMA_VERSION = 3;
 
 /** What turns a state of an earlier schema version into the next one: only additions, safe under a running transfer. */
 const MIGRATIONS: Record<number, string> = {
-  2: 'ALTER TABLE archives ADD COLUMN version_id TEXT',
+  2: 'ALTER TABLE archives ADD COLUMN version_id TEXT; ALTER TABLE transfer ADD COLUMN inventory_scope TEXT',
 };
 
 /** Brings a state of an earlier, migratable schema up to date (also before a read-only open: the additions change no meaning). */
@@ -151,7 +154,8 @@ CREATE TABLE IF NOT EXISTS transfer (
   queue_arn TEXT,
   subscription_arn TEXT,
   finished_at INTEGER,
-  copy_model TEXT
+  copy_model TEXT,
+  inventory_scope TEXT
 );
 CREATE TABLE IF NOT EXISTS archives (
   seq INTEGER PRIMARY KEY,
@@ -393,10 +397,13 @@ export class TransferState {
     return state;
   }
 
-  /** Nothing was done on AWS's side yet: no inventory job, no topic, no archive. */
+  /**
+   * Nothing was done on AWS's side yet and nothing can have been copied: no inventory job, no topic, and no
+   * complete inventory (rows of one that failed halfway are no work: nothing is copied before it completes).
+   */
   isUntouched(): boolean {
     const info = this.transferInfo();
-    return !info.inventoryJobId && !info.topicArn && totalOf(this.counts()).archives === 0;
+    return !info.inventoryJobId && !info.topicArn && (!info.inventoryDone || totalOf(this.counts()).archives === 0);
   }
 
   close(): void {
@@ -437,12 +444,13 @@ export class TransferState {
       subscriptionArn: (row.subscription_arn as string | null) ?? undefined,
       finishedAt: (row.finished_at as number | null) ?? undefined,
       copyModel: (row.copy_model as string | null) ?? undefined,
+      inventoryScope: typeof row.inventory_scope === 'string' ? (JSON.parse(row.inventory_scope) as InventoryScope) : undefined,
     };
   }
 
   setTransfer(
     fields: Partial<
-      Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn' | 'copy_model', string | null> &
+      Record<'inventory_job_id' | 'topic_arn' | 'queue_url' | 'queue_arn' | 'subscription_arn' | 'copy_model' | 'inventory_scope', string | null> &
         Record<'inventory_done' | 'planned' | 'finished_at', number | null>
     >,
   ): void {

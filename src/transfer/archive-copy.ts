@@ -85,14 +85,18 @@ function objectSettings(ctx: ArchiveCopyContext, archive: ArchiveRow) {
   };
 }
 
-/** Where the object came from, within S3's 2 KB user-metadata limit (descriptions are ≤ 1024 ASCII). */
+/**
+ * Where the object came from, within S3's 2 KB user-metadata limit (descriptions are ≤ 1024 ASCII). A
+ * description that a header cannot carry as it is (not printable ASCII, or with spaces at either end, which HTTP
+ * trims from header values) is stored URI-encoded.
+ */
 export function objectMetadata(archive: ArchiveRow): Record<string, string> {
-  const printable = /^[\x20-\x7e]*$/.test(archive.description);
+  const headerSafe = /^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$/.test(archive.description);
   return {
     'glacier-archive-id': archive.archive_id,
     'glacier-tree-hash': archive.tree_hash,
     'glacier-creation-date': archive.creation_date,
-    ...(printable
+    ...(headerSafe
       ? { 'glacier-description': archive.description }
       : { 'glacier-description-uri': encodeURIComponent(archive.description).slice(0, 1500) }),
   };

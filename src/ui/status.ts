@@ -2,6 +2,7 @@ import { COUNTER, type TransferState } from '../state/db.js';
 import type { RequestFigures } from '../state/accounting.js';
 import { summarize } from '../engine/transfer.js';
 import { formatBytes, formatDuration } from './format.js';
+import { describeScope, type InventoryScope } from '../inventory/scope.js';
 
 /** Stages as users think of them, from the state's archive statuses. */
 export interface StatusReport {
@@ -22,6 +23,8 @@ export interface StatusReport {
   etaSeconds?: number;
   finished: boolean;
   failures: { archiveId: string; key: string | null; reason: string }[];
+  /** What the inventory copied from covers, once it is read */
+  inventoryScope?: InventoryScope;
 }
 
 /** Reads only the state file: safe while a transfer runs, and without credentials. */
@@ -59,6 +62,7 @@ export function statusReport(state: TransferState): StatusReport {
     etaSeconds: throughput && remaining > 0 ? remaining / throughput : undefined,
     finished: info.finishedAt !== undefined,
     failures: summary.failed,
+    inventoryScope: summary.inventoryScope,
   };
 }
 
@@ -68,6 +72,7 @@ export function renderStatus(r: StatusReport): string {
   const out = [
     `transfer ${r.transferId}: vault ${r.vault} → s3://${r.bucket}/${r.prefix} (${r.storageClass})${r.finished ? ' — finished' : ''}`,
     line('inventoried', r.inventoried),
+    ...(r.inventoryScope ? describeScope(r.inventoryScope, r.vault).map((l) => `  ${l}`) : []),
     ...(['waiting', 'requested', 'staged', 'downloading', 'verified', 'failed'] as const).map((s) => line(s, r.stages[s])),
   ];
   if (r.alreadyInS3.archives > 0) out.push(`  ${alreadyInS3(r.alreadyInS3)} before this transfer (among the verified; not retrieved)`);

@@ -131,15 +131,17 @@ describe('report, check and resume --retry-failed: the audit trail of a transfer
     expect(oneWay.stdout).toContain('missing    audit/1-5.bin');
   });
 
-  it('reads a state of the previous schema (before version ids were recorded), adding what it lacks', async () => {
+  it('reads a state of the previous schema (before version ids and inventory dates were recorded), adding what it lacks', async () => {
     const previous = w.path('schema2.db');
     copyFileSync(w.path('audit.db'), previous);
     const db = new Database(previous);
-    db.exec('ALTER TABLE archives DROP COLUMN version_id; PRAGMA user_version = 2');
+    db.exec('ALTER TABLE archives DROP COLUMN version_id; ALTER TABLE transfer DROP COLUMN inventory_scope; PRAGMA user_version = 2');
     db.close();
     const run = await runCli(['report', '--state', previous, '--format', 'json']);
     expect(run.code, describeRun(run)).toBe(0);
     expect(run.events).toHaveLength(sizes.length);
     expect(run.events.every((row) => row.version_id === null && row.s3_checksum !== null)).toBe(true);
+    const status = await runCli(['status', '--state', previous, '--json']);
+    expect(status.code, describeRun(status)).toBe(0);
   });
 });

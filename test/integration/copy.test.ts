@@ -4,6 +4,9 @@ import { isTargetLockKey } from '../../src/transfer/target-lock.js';
 import { describeRun, runCli } from '../helpers/cli.js';
 import { MIB, expectCompleteCopy, mixedArchives, startCopyWorld, type CopyWorld } from '../helpers/copy-world.js';
 
+/** Descriptions whose spaces at either end an HTTP header value would lose. */
+const SPACED = ['  leading.txt', 'trailing.txt  ', ' both ', 'inner  spaces.txt', '   '];
+
 describe('copying a vault with the real CLI', () => {
   let w: CopyWorld;
   const sizes = [0, 1, 8 * MIB - 1, 8 * MIB, 8 * MIB + 1, 4 * 8 * MIB, 3 * 8 * MIB + 5, 0];
@@ -13,8 +16,9 @@ describe('copying a vault with the real CLI', () => {
       vaults: [
         { name: 'photos', seed: 'copy', archives: mixedArchives(24, 'copy') },
         { name: 'edges', seed: 'edges', archives: sizes.map((size, i) => ({ size, description: `sizes/${i}-${size}.bin` })) },
+        { name: 'spaced', seed: 'spaced', archives: SPACED.map((description, i) => ({ size: 100 + i, description })) },
       ],
-      buckets: ['copy-target', 'edge-target'],
+      buckets: ['copy-target', 'edge-target', 'spaced-target'],
     });
   });
   afterAll(() => w?.stop());
@@ -62,6 +66,18 @@ describe('copying a vault with the real CLI', () => {
       failed: { archives: 0, bytes: 0 },
     });
     expect(report.failures).toEqual([]);
+  });
+
+  it('keeps the spaces at either end of a description in the object metadata', async () => {
+    const state = w.path('spaced.db');
+    const run = await runCli(w.start({ vault: 'spaced', bucket: 'spaced-target', state }));
+    expect(run.code, describeRun(run)).toBe(0);
+    const keys = w.keysOf(state);
+    for (const archive of w.archives('spaced')) {
+      const { Metadata: meta = {} } = await w.harness.clients.s3.send(new HeadObjectCommand({ Bucket: 'spaced-target', Key: keys.get(archive.id)! }));
+      const uri = meta['glacier-description-uri'];
+      expect(uri === undefined ? meta['glacier-description'] : decodeURIComponent(uri), JSON.stringify(archive.description)).toBe(archive.description);
+    }
   });
 
   it('copies empty archives and archives of several 8 MiB parts whose last part is short', async () => {

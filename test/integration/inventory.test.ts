@@ -1,4 +1,5 @@
-import { DescribeJobCommand, InitiateJobCommand } from '@aws-sdk/client-glacier';
+import { existsSync } from 'node:fs';
+import { DescribeJobCommand, InitiateJobCommand, UploadArchiveCommand } from '@aws-sdk/client-glacier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, eventsOf, runCli } from '../helpers/cli.js';
 import { expectCompleteCopy, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
@@ -87,5 +88,66 @@ describe('where the vault inventory comes from', () => {
     expect(inventoryJobs('reuse')).toEqual([]);
     expect(w.recorder.of('glacier', 'GetJobOutput', (r) => r.phase === 'reuse' && r.jobId === jobId)).toHaveLength(1);
     expect(eventsOf(run, 'phase').map((e) => e.detail)).toContainEqual(expect.stringContaining(`reusing inventory job ${jobId}`));
+  });
+});
+
+describe("what an inventory covers: Glacier's is a daily snapshot", () => {
+  let w: CopyWorld;
+  beforeAll(async () => {
+    // A simulated day lasts over two real minutes: no daily inventory is taken while a test runs unless it takes one.
+    w = await startCopyWorld({
+      timeScale: 600,
+      vaults: [
+        { name: 'snapshot', seed: 'inv-snapshot', archives: mixedArchives(8, 'inv-snapshot') },
+        { name: 'cut', seed: 'inv-cut', archives: mixedArchives(9, 'inv-cut') },
+      ],
+      buckets: ['snapshot-copy', 'cut-copy'],
+    });
+  });
+  afterAll(() => w?.stop());
+
+  it('copies the inventory it was given, says its date, and warns when the vault has since listed more archives', async () => {
+    const glacier = w.harness.clients.glacier;
+    // An inventory job completed before an archive was uploaded and Glacier's next daily inventory listed it.
+    const { jobId } = await glacier.send(new InitiateJobCommand({ accountId: '-', vaultName: 'snapshot', jobParameters: { Type: 'inventory-retrieval' } }));
+    await waitUntil(
+      async () => (await glacier.send(new DescribeJobCommand({ accountId: '-', vaultName: 'snapshot', jobId }))).StatusCode === 'Succeeded',
+      'the inventory job has completed',
+    );
+    const inventoryDate = w.vault('snapshot').inventory!.date;
+    const late = await glacier.send(new UploadArchiveCommand({ accountId: '-', vaultName: 'snapshot', archiveDescription: 'late.txt', body: Buffer.from('uploaded late') }));
+    w.harness.sim.world.glacier.store.takeInventory(w.vault('snapshot'));
+
+    const state = w.path('snapshot.db');
+    const run = await runCli(w.start({ vault: 'snapshot', bucket: 'snapshot-copy', state }));
+    expect(run.code, describeRun(run)).toBe(0);
+    expect(w.recorder.of('glacier', 'GetJobOutput', (r) => r.jobId === jobId)).toHaveLength(1); // the earlier job, reused
+    expect([...w.keysOf(state).keys()]).not.toContain(late.archiveId);
+    expect(w.keysOf(state).size).toBe(8);
+    const warning = /vault snapshot held 9 archives at its last inventory \(.*\), 1 more than the inventory copied lists/;
+    expect(eventsOf(run, 'warning').map((e) => e.message)).toContainEqual(expect.stringMatching(warning));
+    expect(run.summary).toContain(`the copy covers vault snapshot as of its inventory of ${inventoryDate}`);
+    expect(run.summary).toMatch(warning);
+
+    const status = await runCli(['status', '--state', state]);
+    expect(status.stdout).toContain(`as of its inventory of ${inventoryDate}`);
+    expect(status.stdout).toMatch(warning);
+  });
+
+  it('refuses an inventory file cut at a line end, which lists fewer archives than the vault holds, unless told to copy it', async () => {
+    // The last two rows gone, the file still ends with a whole CSV line.
+    const cut = w.writeInventory('cut', 'CSV', (t) => `${t.split('\r\n').slice(0, -3).join('\r\n')}\r\n`);
+    const state = w.path('cut.db');
+    const refused = await runCli(w.start({ vault: 'cut', bucket: 'cut-copy', state, extra: ['--inventory', cut] }));
+    expect(refused.code, describeRun(refused)).toBe(2);
+    expect(refused.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^glacier-copy: --inventory .*: lists 7 archives, but vault cut held 9 at its last inventory .*--allow-partial-inventory/),
+    ]);
+    expect(existsSync(state)).toBe(false);
+
+    const allowed = await runCli(w.start({ vault: 'cut', bucket: 'cut-copy', state, extra: ['--inventory', cut, '--allow-partial-inventory'] }));
+    expect(allowed.code, describeRun(allowed)).toBe(0);
+    expect(w.keysOf(state).size).toBe(7);
+    expect(allowed.summary).toMatch(/vault cut held 9 archives at its last inventory .*2 more than the inventory copied lists/);
   });
 });

@@ -64,6 +64,21 @@ describe('bad input and misuse', () => {
     await expectRefused(['--inventory', w.writeInventory('vault', 'JSON', edit)], message);
   });
 
+  it('leaves no state behind after a truncated inventory file of many rows, so the corrected start runs', async () => {
+    // Thousands of rows read (and written in batches) before the cut: the state is no longer empty when it fails.
+    const filler = Array.from({ length: 6000 }, (_, i) =>
+      JSON.stringify({ ArchiveId: `filler-${i}`, ArchiveDescription: `f/${i}`, CreationDate: '2020-01-01T00:00:00Z', Size: 1, SHA256TreeHash: 'a'.repeat(64) }),
+    ).join(',');
+    const truncated = w.writeInventory('vault', 'JSON', (t) => t.replace('"ArchiveList":[', `"ArchiveList":[${filler},`).slice(0, -200));
+    const state = w.path('after-truncated.db');
+    const run = await runCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--inventory', truncated, '--prefix', 'after-truncated/'] }));
+    expect(run.code, describeRun(run)).toBe(2);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/--inventory .*: /)]);
+    expect(existsSync(state)).toBe(false);
+    const corrected = await runCli(w.start({ vault: 'vault', bucket: 'bucket', state, extra: ['--inventory', w.writeInventory('vault', 'JSON'), '--prefix', 'after-truncated/'] }));
+    expect(corrected.code, describeRun(corrected)).toBe(0);
+  });
+
   it('refuses the inventory of another vault', async () => {
     await expectRefused(['--inventory', w.writeInventory('other-vault', 'JSON')], /the inventory is of .*other-vault, not of vault vault/);
   });

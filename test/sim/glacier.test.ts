@@ -16,6 +16,7 @@ import {
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { bodyOf, startSimHarness, waitForJob, type SimHarness } from '../helpers/sim.js';
+import { waitUntil } from '../helpers/copy-world.js';
 import { loadVectors, vectorContent } from '../helpers/vectors.js';
 import { MIB, treeHash } from '../../src/verify/tree-hash.js';
 import { generateArchiveList } from '../../src/sim/glacier/generate.js';
@@ -270,5 +271,67 @@ describe('simulated Glacier output window', () => {
     } finally {
       await h.stop();
     }
+  });
+});
+
+describe("simulated Glacier's daily vault inventory", () => {
+  // A simulated day in about 2 s: an inventory is due a few times within a test, jobs take 10-20 ms.
+  const DAY_SCALE = 43_200;
+  let h: SimHarness;
+  beforeAll(async () => {
+    h = await startSimHarness({ timeScale: DAY_SCALE, glacier: { jobDelaySeconds: { Inventory: 600, Bulk: 600, Standard: 600, Expedited: 60 } } });
+  });
+  afterAll(() => h.stop());
+
+  const describeVault = (vaultName: string) => h.clients.glacier.send(new DescribeVaultCommand({ accountId: '-', vaultName }));
+  const upload = async (vaultName: string, text: string) => {
+    const { archiveId } = await h.clients.glacier.send(new UploadArchiveCommand({ accountId: '-', vaultName, body: Buffer.from(text) }));
+    return { id: archiveId!, createdAt: h.sim.world.glacier.store.getVault('us-east-1', vaultName).archives.get(archiveId!)!.creationDate };
+  };
+  const inventory = async (vaultName: string) => {
+    const { jobId } = await h.clients.glacier.send(new InitiateJobCommand({ accountId: '-', vaultName, jobParameters: { Type: 'inventory-retrieval' } }));
+    await waitForJob(h.clients.glacier, vaultName, jobId!);
+    const out = await h.clients.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName, jobId }));
+    return JSON.parse((await bodyOf(out)).toString()) as { InventoryDate: string; ArchiveList: { ArchiveId: string }[] };
+  };
+
+  it('has no inventory before the first: DescribeVault counts are null and an inventory job is refused', async () => {
+    await h.clients.glacier.send(new CreateVaultCommand({ accountId: '-', vaultName: 'fresh' }));
+    const vault = await describeVault('fresh');
+    expect({ date: vault.LastInventoryDate, archives: vault.NumberOfArchives, bytes: vault.SizeInBytes }).toEqual({ date: undefined, archives: undefined, bytes: undefined });
+    await expect(
+      h.clients.glacier.send(new InitiateJobCommand({ accountId: '-', vaultName: 'fresh', jobParameters: { Type: 'inventory-retrieval' } })),
+    ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('lists and counts the vault as of its last daily inventory, not as it is now', async () => {
+    await h.clients.glacier.send(new CreateVaultCommand({ accountId: '-', vaultName: 'daily' }));
+    const first = await upload('daily', 'first');
+    await waitUntil(async () => (await describeVault('daily')).NumberOfArchives === 1, 'the first inventory lists the first archive');
+    const second = await upload('daily', 'second');
+    const { LastInventoryDate, NumberOfArchives, SizeInBytes } = await describeVault('daily');
+    // Counts describe the inventory: the second archive only once an inventory was taken after its upload.
+    const listsSecond = Date.parse(LastInventoryDate!) >= Date.parse(second.createdAt);
+    expect({ NumberOfArchives, SizeInBytes }).toEqual(listsSecond ? { NumberOfArchives: 2, SizeInBytes: 11 } : { NumberOfArchives: 1, SizeInBytes: 5 });
+    const document = await inventory('daily');
+    const listed = document.ArchiveList.map((a) => a.ArchiveId);
+    expect(listed).toContain(first.id);
+    expect(listed.includes(second.id)).toBe(Date.parse(document.InventoryDate) >= Date.parse(second.createdAt));
+    await waitUntil(async () => (await describeVault('daily')).NumberOfArchives === 2, 'a later inventory lists the second archive');
+    expect((await inventory('daily')).ArchiveList.map((a) => a.ArchiveId)).toEqual([first.id, second.id]);
+  });
+
+  it('keeps the inventory date while the vault does not change, and starts a generated vault with an inventory', async () => {
+    h.sim.world.glacier.store.addGeneratedVault({ name: 'generated-daily', seed: 3, archives: generateArchiveList({ count: 5, seed: 3 }) });
+    const vault = h.sim.world.glacier.store.getVault('us-east-1', 'generated-daily');
+    const generatedAt = vault.inventory!.date;
+    // Taken as it was made, not a day later.
+    expect(Date.parse(generatedAt) - Date.parse(vault.creationDate)).toBeLessThan(86_400_000);
+    expect(await describeVault('generated-daily')).toMatchObject({ NumberOfArchives: 5, LastInventoryDate: generatedAt });
+    expect((await inventory('generated-daily')).ArchiveList).toHaveLength(5);
+    // Two simulated days later nothing changed, so no newer inventory was dated.
+    const twoDaysLater = h.sim.world.clock.nowMs() + 2 * 86_400_000;
+    await waitUntil(() => h.sim.world.clock.nowMs() > twoDaysLater, 'two simulated days have passed');
+    expect((await describeVault('generated-daily')).LastInventoryDate).toEqual(generatedAt);
   });
 });

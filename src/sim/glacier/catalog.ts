@@ -61,6 +61,11 @@ export class ArchiveCatalog {
     return this.totalBytes;
   }
 
+  /** Additions and deletions so far: unchanged means the vault holds what it held. */
+  get changes(): number {
+    return this.version;
+  }
+
   add(archive: Archive): void {
     if (this.get(archive.id)) throw new Error(`archive id already in the vault: ${archive.id}`);
     this.addedIndex.set(archive.id, this.added.length);

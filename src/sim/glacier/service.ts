@@ -129,14 +129,16 @@ export class GlacierService implements SimService {
     return this.store.getVault(req.region, params[0]!);
   }
 
+  /** What DescribeVault and ListVaults say: the counts are those of the last inventory, null before the first. */
   private vaultDocument(vault: Vault) {
+    const { inventory } = vault;
     return {
       VaultARN: vault.arn,
       VaultName: vault.name,
       CreationDate: vault.creationDate,
-      LastInventoryDate: vault.creationDate,
-      NumberOfArchives: vault.archives.size,
-      SizeInBytes: vault.archives.bytes,
+      LastInventoryDate: inventory?.date ?? null,
+      NumberOfArchives: inventory?.archives ?? null,
+      SizeInBytes: inventory?.bytes ?? null,
     };
   }
 
@@ -272,6 +274,7 @@ export class GlacierService implements SimService {
       const format = (body.Format ?? 'JSON') as InventoryFormat;
       if (format !== 'JSON' && format !== 'CSV') throw new SimError(400, 'InvalidParameterValueException', `Invalid format: ${String(format)}`);
       job.inventoryFormat = format;
+      this.store.lastInventory(vault); // refused before the vault's first inventory
     } else if (type === 'archive-retrieval') {
       const archive = vault.archives.get(String(body.ArchiveId));
       if (!archive) throw new SimError(404, 'ResourceNotFoundException', `Archive not found: ${String(body.ArchiveId)}`);

@@ -3,7 +3,7 @@ import { SimError } from '../http.js';
 import { seededRandom } from '../random.js';
 import type { SimWorld } from '../world.js';
 import type { ArchiveContent } from './archives.js';
-import { ArchiveCatalog, type Archive } from './catalog.js';
+import { ArchiveCatalog, type Archive, type CatalogSnapshot } from './catalog.js';
 import { ARCHIVE_ID_LENGTH, type GeneratedVaultSpec } from './generate.js';
 import { GeneratedArchives, LazyArchiveRange } from './generated-vault.js';
 import { InventoryDocument, type InventoryFormat } from './inventory.js';
@@ -16,6 +16,18 @@ export const TIERS: readonly Tier[] = ['Expedited', 'Standard', 'Bulk'];
 
 /** Job output can be downloaded for 24 hours after completion. */
 export const OUTPUT_WINDOW_SECONDS = 24 * 3600;
+/** Glacier prepares each vault's inventory about once a day. */
+export const INVENTORY_INTERVAL_SECONDS = 24 * 3600;
+
+/** A vault's inventory as Glacier last prepared it: what inventory jobs return and DescribeVault counts. */
+export interface VaultInventory {
+  date: string;
+  snapshot: CatalogSnapshot;
+  archives: number;
+  bytes: number;
+  /** The catalog's `changes` when it was taken */
+  changes: number;
+}
 
 export interface Vault {
   name: string;
@@ -26,6 +38,8 @@ export interface Vault {
   jobs: JobList;
   uploads: Map<string, MultipartArchiveUpload>;
   notification?: { SNSTopic: string; Events: string[] };
+  /** The last inventory; none until the first is taken */
+  inventory?: VaultInventory;
 }
 
 export interface MultipartArchiveUpload {
@@ -53,7 +67,7 @@ export interface Job {
   completionDate?: string;
   /** Simulated epoch ms after which the output is gone */
   expiresAtMs?: number;
-  /** InventoryRetrieval: the document, of the vault as it was at completion */
+  /** InventoryRetrieval: the document, of the vault's last inventory at completion */
   inventory?: InventoryDocument;
   /** 'expire' fault: the output window is cut short */
   expiresEarly: boolean;
@@ -109,23 +123,53 @@ export class GlacierStore {
       uploads: new Map(),
     };
     this.vaults.set(this.key(region, name), vault);
+    this.scheduleInventory(vault);
     return vault;
   }
 
   /**
+   * Glacier's daily inventory: once a (simulated) day after the vault's creation, the vault is listed again if
+   * an archive was added or deleted since the last inventory (else its date stays, as on AWS). A vault that never
+   * held an archive has none.
+   */
+  private scheduleInventory(vault: Vault): void {
+    this.world.clock.after(INVENTORY_INTERVAL_SECONDS * 1000, () => {
+      if (this.vaults.get(this.key(vault.region, vault.name)) !== vault) return; // deleted
+      if (vault.archives.changes !== (vault.inventory?.changes ?? 0)) this.takeInventory(vault);
+      this.scheduleInventory(vault);
+    });
+  }
+
+  /** Takes the vault's inventory now (the daily one; tests and generated vaults call it directly). */
+  takeInventory(vault: Vault): void {
+    const { archives } = vault;
+    vault.inventory = { date: this.world.clock.now().toISOString(), snapshot: archives.snapshot(), archives: archives.size, bytes: archives.bytes, changes: archives.changes };
+  }
+
+  /** The vault's last inventory; an inventory job cannot be started before the first. */
+  lastInventory(vault: Vault): VaultInventory {
+    if (!vault.inventory) throw new SimError(404, 'ResourceNotFoundException', `Inventory not yet generated for vault: ${vault.arn}`);
+    return vault.inventory;
+  }
+
+  /**
    * Creates a vault whose archives' bytes are generated from the seed on demand: listed ones are held as
-   * archives, a lazy vault's are computed when asked for.
+   * archives, a lazy vault's are computed when asked for. It stands for a vault that has been there a while: it
+   * has an inventory, as of its generation.
    */
   addGeneratedVault(spec: GeneratedVaultSpec): Vault {
     const region = spec.region ?? 'us-east-1';
     if (this.vaults.has(this.key(region, spec.name))) throw new Error(`vault ${spec.name} already exists in ${region}`);
+    let vault: Vault;
     if ('count' in spec) {
       const range = new LazyArchiveRange(spec, this.world.clock.now().toISOString());
-      return this.createVault(region, spec.name, new ArchiveCatalog(range));
+      vault = this.createVault(region, spec.name, new ArchiveCatalog(range));
+    } else {
+      vault = this.createVault(region, spec.name);
+      const generated = new GeneratedArchives(spec.seed, vault.creationDate);
+      spec.archives.forEach((a, i) => vault.archives.add(generated.archive(i, a)));
     }
-    const vault = this.createVault(region, spec.name);
-    const generated = new GeneratedArchives(spec.seed, vault.creationDate);
-    spec.archives.forEach((a, i) => vault.archives.add(generated.archive(i, a)));
+    this.takeInventory(vault);
     return vault;
   }
 
@@ -183,15 +227,17 @@ export class GlacierStore {
   }
 
   /**
-   * Runs the job: after its delay it completes. An inventory is of the vault at that moment, and the job
-   * succeeds once the document's length is known (it is measured in batches, without blocking).
+   * Runs the job: after its delay it completes. An inventory job returns the vault's last inventory at that
+   * moment (not the vault as it is then), and succeeds once the document's length is known (it is measured in
+   * batches, without blocking).
    */
   startJob(job: Job, onComplete: (job: Job) => void): void {
     job.vault.jobs.add(job);
     this.world.clock.after(this.delaySeconds(job) * 1000, () => {
       if (!job.inventoryFormat) return this.complete(job, onComplete);
       const { vault } = job;
-      const inventory = new InventoryDocument(vault.archives.snapshot(), job.inventoryFormat, vault.arn, this.world.clock.now().toISOString());
+      const last = this.lastInventory(vault);
+      const inventory = new InventoryDocument(last.snapshot, job.inventoryFormat, vault.arn, last.date);
       inventory.measure(this.world.stopSignal).then(
         () => {
           job.inventory = inventory;
