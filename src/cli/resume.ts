@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TransferState } from '../state/db.js';
+import { addConnectionOptions, type ConnectionCliOptions } from './connection-options.js';
 import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
 import { runTransfer } from './run-transfer.js';
 import { DEFAULT_STATE_FILE } from './start.js';
@@ -9,8 +10,8 @@ export function registerResumeCommand(program: Command): void {
     .command('resume')
     .description('continue a transfer from its state file (after a crash, Ctrl-C, or to pick up ready retrievals)')
     .option('--state <file>', 'state file of the transfer', DEFAULT_STATE_FILE);
-  addEngineOptions(command).action(async (opts: EngineCliOptions & { state: string }) => {
+  addEngineOptions(addConnectionOptions(command, true)).action(async (opts: EngineCliOptions & ConnectionCliOptions & { state: string }) => {
     const state = TransferState.open(opts.state);
-    process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts) });
+    process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts), connection: opts });
   });
 }

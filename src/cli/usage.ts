@@ -32,6 +32,20 @@ export function parseByteSize(value: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/**
+ * A size option: a plain number is bytes, accepted only from 1 MiB up, where bytes are plausible; below, the unit
+ * was forgotten (`--max-staged 10` is not 10 bytes), and the message suggests `unit`.
+ */
+export function parseSizeOption(flag: string, unit: 'MiB' | 'GiB') {
+  return (value: string): number => {
+    const bytes = parseByteSize(value);
+    if (/^\d+(?:\.\d+)?$/.test(value.trim()) && bytes < UNITS.mib!) {
+      throw new UsageError(`${flag} ${value}: a size needs a unit (did you mean ${value.trim()}${unit}?)`);
+    }
+    return bytes;
+  };
+}
+
 /** "500ms", "2s", "15m", "1h" → milliseconds. */
 export function parseDuration(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
