@@ -33,13 +33,16 @@ export function parseByteSize(value: string): number {
 }
 
 /**
- * A size option: a plain number is bytes, accepted only from 1 MiB up, where bytes are plausible; below, the unit
- * was forgotten (`--max-staged 10` is not 10 bytes), and the message suggests `unit`.
+ * Below this, a plain number is a forgotten unit, not bytes: the values people mean in MiB or GiB (10, 512, 2048)
+ * all are, while byte counts anyone writes out (819200 bytes a second) are above it.
  */
+const MIN_PLAIN_BYTES = 64 * 1024;
+
+/** A size option: a plain number is bytes, from MIN_PLAIN_BYTES up; below, the message suggests `unit`. */
 export function parseSizeOption(flag: string, unit: 'MiB' | 'GiB') {
   return (value: string): number => {
     const bytes = parseByteSize(value);
-    if (/^\d+(?:\.\d+)?$/.test(value.trim()) && bytes < UNITS.mib!) {
+    if (/^\d+(?:\.\d+)?$/.test(value.trim()) && bytes < MIN_PLAIN_BYTES) {
       throw new UsageError(`${flag} ${value}: a size needs a unit (did you mean ${value.trim()}${unit}?)`);
     }
     return bytes;
