@@ -41,6 +41,8 @@ const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore,
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const common = {
     region: options.region,
+    // The profile's settings (region, retries, endpoint_url…) as well as its credentials.
+    profile: options.profile,
     endpoint: options.endpoint,
     maxAttempts: options.maxAttempts,
     // Names the tool in CloudTrail and S3 access logs (and lets the simulator tell its calls apart).

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { createAwsClients } from '../aws/clients.js';
+import { createAwsClients, type AwsClients } from '../aws/clients.js';
 import { TransferState } from '../state/db.js';
 import { checkBucket, type CheckProblem, type CheckTotals } from '../verify/bucket-check.js';
+import { addConnectionOptions, connectionFor, type ConnectionCliOptions } from './connection-options.js';
 import { DEFAULT_STATE_FILE } from './start.js';
 import { EXIT, parsePositiveInt } from './usage.js';
 
@@ -26,34 +27,33 @@ function renderCheckTotals(t: CheckTotals, oneWay: boolean): string {
 }
 
 export function registerCheckCommand(program: Command): void {
-  program
+  const command = program
     .command('check')
     .description("check the bucket against the transfer's state: every archive's object present, unchanged, at its storage class")
     .option('--state <file>', 'state file of the transfer', DEFAULT_STATE_FILE)
     .option('--one-way', 'do not count objects under the prefix that belong to no archive as a difference')
     .option('--concurrency <n>', 'HeadObject requests in flight', parsePositiveInt('--concurrency'), 32)
-    .option('--json', 'print each difference and the totals as JSON lines')
-    .action(async (opts: { state: string; oneWay?: boolean; concurrency: number; json?: boolean }) => {
-      const state = TransferState.open(opts.state, { readonly: true });
+    .option('--json', 'print each difference and the totals as JSON lines');
+  addConnectionOptions(command, true).action(async (opts: ConnectionCliOptions & { state: string; oneWay?: boolean; concurrency: number; json?: boolean }) => {
+    const state = TransferState.open(opts.state, { readonly: true });
+    let clients: AwsClients | undefined;
+    try {
       const config = state.config();
-      const clients = createAwsClients({ region: config.region, profile: config.profile, endpoint: config.endpoint });
-      try {
-        const totals = await checkBucket(clients.s3, state, {
-          bucket: config.bucket,
-          prefix: config.prefix,
-          storageClass: config.storageClass,
-          expectedBucketOwner: config.expectedBucketOwner,
-          concurrency: opts.concurrency,
-          onProblem: (p) => process.stdout.write(opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `${describeProblem(p)}\n`),
-        });
-        const ok = totals.missing + totals.different + totals.notCopied + (opts.oneWay ? 0 : totals.extra) === 0;
-        process.stdout.write(
-          opts.json ? `${JSON.stringify({ type: 'totals', ok, ...totals })}\n` : `${renderCheckTotals(totals, opts.oneWay ?? false)}\n`,
-        );
-        process.exitCode = ok ? EXIT.ok : EXIT.failed;
-      } finally {
-        clients.destroy();
-        state.close();
-      }
-    });
+      clients = createAwsClients(await connectionFor(config, opts));
+      const totals = await checkBucket(clients.s3, state, {
+        bucket: config.bucket,
+        prefix: config.prefix,
+        storageClass: config.storageClass,
+        expectedBucketOwner: config.expectedBucketOwner,
+        concurrency: opts.concurrency,
+        onProblem: (p) => process.stdout.write(opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `${describeProblem(p)}\n`),
+      });
+      const ok = totals.missing + totals.different + totals.notCopied + (opts.oneWay ? 0 : totals.extra) === 0;
+      process.stdout.write(opts.json ? `${JSON.stringify({ type: 'totals', ok, ...totals })}\n` : `${renderCheckTotals(totals, opts.oneWay ?? false)}\n`);
+      process.exitCode = ok ? EXIT.ok : EXIT.failed;
+    } finally {
+      clients?.destroy();
+      state.close();
+    }
+  });
 }

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { EngineOptions } from '../engine/transfer.js';
 import { DEFAULT_PRIOR } from '../retrieve/pacing.js';
 import type { ProgressMode } from '../ui/progress.js';
-import { parseByteSize, parseDuration, parsePositiveInt } from './usage.js';
+import { parseDuration, parsePositiveInt, parseSizeOption } from './usage.js';
 
 export interface EngineCliOptions {
   concurrency?: number;
@@ -24,9 +24,9 @@ export function addEngineOptions(command: Command): Command {
     .option('--concurrency <n>', 'streams (parts, or archives written with one PutObject) copied at once (default 8)', parsePositiveInt('--concurrency'))
     .option('--archive-concurrency <n>', 'archives copied at once, to hide round trips of small ones (default 128)', parsePositiveInt('--archive-concurrency'))
     .option('--poll-interval <duration>', 'how often to ask Glacier about jobs if notifications are late (default 15m)', parseDuration)
-    .option('--max-staged <size>', 'most bytes requested from Glacier and not yet copied (default: what the copy can take in the download window)', parseByteSize)
+    .option('--max-staged <size>', 'most bytes requested from Glacier and not yet copied (default: what the copy can take in the download window)', parseSizeOption('--max-staged', 'GiB'))
     .option('--max-jobs <n>', 'most retrieval jobs in flight (default: what the copy can take in the download window)', parsePositiveInt('--max-jobs'))
-    .option('--expected-throughput <size>', 'bytes per second the copy is assumed to reach until it is measured: how much the first retrievals may hold (default 10MiB)', parseByteSize)
+    .option('--expected-throughput <size>', 'bytes per second the copy is assumed to reach until it is measured: how much the first retrievals may hold (default 10MiB)', parseSizeOption('--expected-throughput', 'MiB'))
     .addOption(new Option('--output-window <duration>', 'how long job output stays downloadable (AWS: 24h)').argParser(parseDuration).hideHelp())
     .option('--force-unlock', 'take over the marker of another transfer of this vault to this bucket and prefix (only if that run is dead)')
     .option('--json', 'print events as JSON lines on stdout')

@@ -11,7 +11,7 @@ import { StateError } from '../state/db.js';
 import { StateLockedError } from '../state/lock.js';
 import { EXIT, UsageError } from './usage.js';
 import { VERSION } from '../version.js';
-import { isStateStorageError } from '../aws/errors.js';
+import { ConfigError, isStateStorageError } from '../aws/errors.js';
 
 
 export function buildProgram(): Command {
@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end in a CommanderError with exit code 0.
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (e instanceof UsageError || e instanceof StateError || e instanceof StateLockedError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof StateError || e instanceof StateLockedError) {
       process.stderr.write(`glacier-copy: ${e.message}\n`);
       return EXIT.usage;
     }

@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { createAwsClients } from '../aws/clients.js';
-import { ConfigError } from '../aws/errors.js';
 import { DEFAULT_ENGINE_OPTIONS, TransferEngine, type EngineOptions, type TransferSummary } from '../engine/transfer.js';
 import { Accounting } from '../state/accounting.js';
 import type { TransferState } from '../state/db.js';
@@ -8,11 +7,14 @@ import { describeScope } from '../inventory/scope.js';
 import { formatBytes } from '../ui/format.js';
 import { alreadyInS3, renderRequests } from '../ui/status.js';
 import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
-import { EXIT, UsageError } from './usage.js';
+import { connectionFor, type ConnectionCliOptions } from './connection-options.js';
+import { EXIT } from './usage.js';
 
 export interface RunOptions {
   engine: Partial<EngineOptions>;
   progress: ProgressMode;
+  /** Overrides of the connection the transfer recorded */
+  connection?: ConnectionCliOptions;
 }
 
 export function renderSummary(s: TransferSummary, vault: string): string {
@@ -36,12 +38,17 @@ export function renderSummary(s: TransferSummary, vault: string): string {
  */
 export async function runTransfer(state: TransferState, options: RunOptions): Promise<number> {
   const config = state.config();
+  let connection;
+  try {
+    connection = await connectionFor(config, options.connection);
+  } catch (e) {
+    state.close();
+    throw e;
+  }
   const accounting = new Accounting();
   const engineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...options.engine };
   const clients = createAwsClients({
-    region: config.region,
-    profile: config.profile,
-    endpoint: config.endpoint,
+    ...connection,
     // Every archive and stream in flight holds a connection, with room for job listings and notifications.
     maxSockets: engineOptions.archiveConcurrency + engineOptions.concurrency + engineOptions.receivers + 8,
     onRequest: (service, operation) => accounting.request(service, operation),
@@ -72,7 +79,6 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   } catch (e) {
     reporter.stop();
     if (controller.signal.aborted) return EXIT.interrupted;
-    if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

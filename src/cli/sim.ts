@@ -19,6 +19,7 @@ interface SimCliOptions {
   seed: string;
   initiateRate?: number;
   initiateBurst?: number;
+  kmsKeys?: string[];
 }
 
 /**
@@ -66,6 +67,7 @@ export function registerSimCommand(program: Command): void {
     .option('--latency <ms>', 'average delay before every request is handled, jittered 0.5x-1.5x (0: none)', parseLatency, 0)
     .option('--initiate-rate <n>', 'Glacier InitiateJob requests allowed per second; more get ThrottlingException (default: unlimited)', parsePositiveNumber('--initiate-rate'))
     .option('--initiate-burst <n>', 'InitiateJob requests allowed at once after a pause (default: the rate)', parsePositiveInt('--initiate-burst'))
+    .option('--kms-keys <keys>', 'the KMS keys that exist, comma-separated as writes name them (default: any well-formed key id, ARN or alias)', (v) => v.split(',').map((k) => k.trim()).filter(Boolean))
     .option('--seed <seed>', 'seed of latency jitter and job completion times', '1')
     .option('--log-level <level>', 'log level (debug logs one line per request)', 'info')
     .action(async (opts: SimCliOptions) => {
@@ -78,6 +80,7 @@ export function registerSimCommand(program: Command): void {
         faults: opts.faults,
         hashOnly: opts.hashOnly,
         s3ReadArchived: opts.readArchived,
+        kmsKeys: opts.kmsKeys,
         latencyMs: opts.latency,
         seed: opts.seed,
         logger,

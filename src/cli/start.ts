@@ -2,16 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { DEFAULT_PART_SIZE, isValidPartSize } from '../plan/chunks.js';
+import { resolveConnection } from '../aws/connection.js';
 import { TransferState } from '../state/db.js';
+import { addConnectionOptions, connectionOptionsFrom, type ConnectionCliOptions } from './connection-options.js';
 import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
 import { runTransfer } from './run-transfer.js';
-import { UsageError, parseByteSize } from './usage.js';
+import { UsageError, parseSizeOption } from './usage.js';
 
 export const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
 export const TIERS = ['Bulk', 'Standard', 'Expedited'];
 export const DEFAULT_STATE_FILE = 'glacier-copy.state.db';
 
-interface StartOptions extends EngineCliOptions {
+interface StartOptions extends EngineCliOptions, ConnectionCliOptions {
   vault: string;
   bucket: string;
   prefix: string;
@@ -21,9 +23,6 @@ interface StartOptions extends EngineCliOptions {
   allowPartialInventory?: boolean;
   namingOverrides?: string;
   partSize: number;
-  region?: string;
-  profile?: string;
-  endpointUrl?: string;
   expectedBucketOwner?: string;
   sse?: string;
   sseKmsKeyId?: string;
@@ -34,6 +33,14 @@ function checkChoice(name: string, value: string, choices: string[]): string {
   const match = choices.find((c) => c.toLowerCase() === value.toLowerCase());
   if (!match) throw new UsageError(`invalid ${name} "${value}": one of ${choices.join(', ')}`);
   return match;
+}
+
+/** A bucket given as a URL (`s3://bucket/prefix`, as the AWS CLI writes them) names the bucket and prefix to use. */
+function checkBucket(bucket: string): void {
+  const url = /^[a-z][a-z0-9+.-]*:\/\/([^/]*)\/?(.*)$/i.exec(bucket);
+  if (!url) return;
+  const prefix = url[2] ? ` (${url[2].replace(/\/?$/, '/')})` : '';
+  throw new UsageError(`--bucket ${bucket}: give the bare bucket name (${url[1]}), and a key prefix with --prefix${prefix}`);
 }
 
 export function registerStartCommand(program: Command): void {
@@ -50,17 +57,15 @@ export function registerStartCommand(program: Command): void {
     .option('--naming-overrides <file>', 'CSV of archive_id,key pairs that override the names decoded from descriptions')
     .addOption(
       new Option('--part-size <size>', 'S3 part size, a power-of-two MiB from 8MiB to 4GiB; archives up to it are written with one PutObject')
-        .argParser(parseByteSize)
+        .argParser(parseSizeOption('--part-size', 'MiB'))
         .default(DEFAULT_PART_SIZE, '512MiB'),
     )
-    .option('--region <region>', 'AWS region of the vault and the bucket')
-    .option('--profile <name>', 'AWS profile for credentials')
-    .option('--endpoint-url <url>', 'one endpoint for all services (e.g. the simulator); AWS_ENDPOINT_URL also works')
     .option('--expected-bucket-owner <account>', 'refuse a bucket owned by another account')
     .option('--sse <algorithm>', 'server-side encryption of the objects: AES256 or aws:kms')
     .option('--sse-kms-key-id <key>', 'KMS key for --sse aws:kms (default: the account\'s aws/s3 key)')
     .option('--state <file>', 'state file of this transfer', DEFAULT_STATE_FILE);
-  addEngineOptions(command).action(async (opts: StartOptions) => {
+  addEngineOptions(addConnectionOptions(command, false)).action(async (opts: StartOptions) => {
+    checkBucket(opts.bucket);
     const storageClass = checkChoice('storage class', opts.storageClass, STORAGE_CLASSES);
     const tier = checkChoice('tier', opts.tier, TIERS);
     if (!isValidPartSize(opts.partSize)) throw new UsageError(`invalid --part-size: a power-of-two MiB from 8MiB to 4GiB`);
@@ -73,6 +78,8 @@ export function registerStartCommand(program: Command): void {
     const sse = opts.sse === undefined ? undefined : (checkChoice('--sse', opts.sse, ['AES256', 'aws:kms']) as 'AES256' | 'aws:kms');
     if (opts.sseKmsKeyId !== undefined && sse !== 'aws:kms') throw new UsageError('--sse-kms-key-id needs --sse aws:kms');
     const prefix = opts.prefix.replace(/^\/+/, '');
+    // Resolved once, here, and recorded: later commands run in other shells, with other environments.
+    const connection = await resolveConnection(connectionOptionsFrom(opts));
     const state = TransferState.create(opts.state, {
       transferId: randomBytes(6).toString('hex'),
       vault: opts.vault,
@@ -80,9 +87,9 @@ export function registerStartCommand(program: Command): void {
       prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
       storageClass,
       tier,
-      region: opts.region,
-      endpoint: opts.endpointUrl,
-      profile: opts.profile,
+      region: connection.region,
+      endpoint: connection.endpoint,
+      profile: connection.profile,
       partSize: opts.partSize,
       expectedBucketOwner: opts.expectedBucketOwner,
       sse,

@@ -32,6 +32,23 @@ export function parseByteSize(value: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/**
+ * Below this, a plain number is a forgotten unit, not bytes: the values people mean in MiB or GiB (10, 512, 2048)
+ * all are, while byte counts anyone writes out (819200 bytes a second) are above it.
+ */
+const MIN_PLAIN_BYTES = 64 * 1024;
+
+/** A size option: a plain number is bytes, from MIN_PLAIN_BYTES up; below, the message suggests `unit`. */
+export function parseSizeOption(flag: string, unit: 'MiB' | 'GiB') {
+  return (value: string): number => {
+    const bytes = parseByteSize(value);
+    if (/^\d+(?:\.\d+)?$/.test(value.trim()) && bytes < MIN_PLAIN_BYTES) {
+      throw new UsageError(`${flag} ${value}: a size needs a unit (did you mean ${value.trim()}${unit}?)`);
+    }
+    return bytes;
+  };
+}
+
 /** "500ms", "2s", "15m", "1h" → milliseconds. */
 export function parseDuration(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());

@@ -1,5 +1,5 @@
 import { DescribeVaultCommand } from '@aws-sdk/client-glacier';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../aws/clients.js';
 import { ConfigError, describeError, httpStatusOf, isCredentialsError, isNotFound } from '../aws/errors.js';
 import type { TransferConfig } from '../state/db.js';
@@ -15,8 +15,13 @@ export function asFatal(e: unknown, what: string): Error {
   return new FatalTransferError(`${what}: ${describeError(e)}`);
 }
 
-/** Checks, before anything is spent, that the vault exists and the bucket is there, reachable and ours. */
-export async function validateTransfer(clients: AwsClients, config: Pick<TransferConfig, 'vault' | 'bucket' | 'expectedBucketOwner'>): Promise<void> {
+type CheckedConfig = Pick<TransferConfig, 'transferId' | 'vault' | 'bucket' | 'prefix' | 'expectedBucketOwner' | 'sse' | 'sseKmsKeyId'>;
+
+/**
+ * Checks, before anything is spent, that the vault exists, the bucket is there, reachable and ours, and that S3
+ * can encrypt with the KMS key asked for.
+ */
+export async function validateTransfer(clients: AwsClients, config: CheckedConfig): Promise<void> {
   const { vault, bucket, expectedBucketOwner } = config;
   const region = (await clients.glacier.config.region()) ?? 'unknown';
   try {
@@ -38,4 +43,28 @@ export async function validateTransfer(clients: AwsClients, config: Pick<Transfe
     }
     throw asFatal(e, `cannot reach bucket "${bucket}"`);
   }
+  await checkKmsKey(clients, config, region);
+}
+
+/**
+ * S3 asks KMS for a data key when a multipart upload is created under SSE-KMS: creating one (and aborting it at
+ * once) shows a wrong key, or one the caller may not use, before any retrieval is paid for.
+ */
+async function checkKmsKey(clients: AwsClients, config: CheckedConfig, region: string): Promise<void> {
+  if (config.sse !== 'aws:kms') return;
+  const { bucket: Bucket, expectedBucketOwner: ExpectedBucketOwner } = config;
+  const Key = `${config.prefix}.glacier-copy-kms-check-${config.transferId}`;
+  let created;
+  try {
+    created = await clients.s3.send(
+      new CreateMultipartUploadCommand({ Bucket, Key, ExpectedBucketOwner, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: config.sseKmsKeyId, ChecksumAlgorithm: 'SHA256' }),
+    );
+  } catch (e) {
+    const status = httpStatusOf(e);
+    if (isCredentialsError(e) || (status !== 400 && status !== 403)) throw asFatal(e, `cannot reach bucket "${Bucket}"`);
+    const option = config.sseKmsKeyId === undefined ? '--sse aws:kms (the aws/s3 key)' : `--sse-kms-key-id ${config.sseKmsKeyId}`;
+    const needs = status === 403 ? '; the tool needs kms:GenerateDataKey and kms:Decrypt on the key (docs/iam-policy.json)' : '';
+    throw new ConfigError(`${option}: S3 cannot encrypt with this KMS key in region ${region} (${describeError(e)})${needs}`);
+  }
+  await clients.s3.send(new AbortMultipartUploadCommand({ Bucket, Key, ExpectedBucketOwner, UploadId: created.UploadId }));
 }

@@ -23,6 +23,8 @@ export interface WorldOptions {
    * so that tests and the demo can check the bytes of what they copied.
    */
   s3ReadArchived?: boolean;
+  /** KMS keys that exist (ids, key or alias ARNs, `alias/…` names); absent: any well-formed key reference does */
+  kmsKeys?: string[];
   glacier?: GlacierOptions;
 }
 

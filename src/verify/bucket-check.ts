@@ -2,6 +2,7 @@ import { HeadObjectCommand, paginateListObjectsV2, type S3Client, type _Object }
 import pLimit from 'p-limit';
 import { isNotFound } from '../aws/errors.js';
 import type { ArchiveRow, TransferState } from '../state/db.js';
+import { isTargetLockKey } from '../transfer/target-lock.js';
 
 /** Something in the bucket that is not as the transfer's state says it should be. */
 export type CheckProblem =
@@ -15,7 +16,7 @@ export type CheckProblem =
   | { kind: 'extra'; key: string; size: number };
 
 export interface CheckTotals {
-  /** Objects listed under the prefix */
+  /** Objects listed under the prefix (transfer markers aside) */
   listed: number;
   /** Archives whose object matches in every respect */
   matched: number;
@@ -59,6 +60,7 @@ export async function checkBucket(s3: S3Client, state: TransferState, options: C
   for await (const page of pages) {
     const checks: Promise<void>[] = [];
     for (const object of page.Contents ?? []) {
+      if (isTargetLockKey(object.Key!)) continue; // a transfer's marker on the target, not an object of the copy
       totals.listed++;
       const archive = state.archiveByKey(object.Key!);
       if (!archive) {

@@ -74,11 +74,14 @@ export async function startCopyWorld(options: {
   buckets?: string[];
   timeScale?: number;
   faults?: string;
+  /** The KMS keys S3 knows (default: any well-formed key reference) */
+  kmsKeys?: string[];
   jobDelaySeconds?: GlacierOptions['jobDelaySeconds'];
 }): Promise<CopyWorld> {
   const harness = await startSimHarness({
     timeScale: options.timeScale ?? TIME_SCALE,
     faults: options.faults,
+    kmsKeys: options.kmsKeys,
     // GetObject of DEEP_ARCHIVE/GLACIER objects is refused by S3; the audit needs to read them back.
     s3ReadArchived: true,
     glacier: { jobDelaySeconds: options.jobDelaySeconds ?? FAST_JOBS, vaults: options.vaults },

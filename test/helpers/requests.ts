@@ -13,6 +13,8 @@ export interface RecordedRequest {
   bucket?: string;
   /** the x-amz-expected-bucket-owner header */
   expectedBucketOwner?: string;
+  /** the x-amz-server-side-encryption header (AES256, aws:kms) */
+  sse?: string;
   key?: string;
   partNumber?: number;
   uploadId?: string;
@@ -55,8 +57,10 @@ function targetOf(service: string, req: SimRequest): Partial<RecordedRequest> {
     const slash = path.indexOf('/');
     const partNumber = url.searchParams.get('partNumber');
     const owner = req.headers['x-amz-expected-bucket-owner'];
+    const sse = req.headers['x-amz-server-side-encryption'];
     return {
       expectedBucketOwner: typeof owner === 'string' ? owner : undefined,
+      sse: typeof sse === 'string' ? sse : undefined,
       bucket: decode(slash === -1 ? path : path.slice(0, slash)),
       key: slash === -1 ? undefined : decode(path.slice(slash + 1)),
       partNumber: partNumber === null ? undefined : Number(partNumber),

@@ -35,7 +35,18 @@ const IAM_ACTIONS: Record<string, string[]> = {
   'sqs:DeleteQueue': ['sqs:DeleteQueue'],
 };
 
-const policy = JSON.parse(readFileSync(new URL('../../docs/iam-policy.json', import.meta.url), 'utf8')) as { Statement: { Action: string[] }[] };
+/**
+ * What S3 itself asks of KMS, on the caller's behalf, for a write under SSE-KMS (S3 user guide, "Multipart upload
+ * API and permissions": a multipart upload under a KMS key needs kms:GenerateDataKey and kms:Decrypt).
+ */
+const KMS_ACTIONS: Record<string, string[]> = {
+  's3:PutObject': ['kms:GenerateDataKey'],
+  's3:CreateMultipartUpload': ['kms:GenerateDataKey', 'kms:Decrypt'],
+};
+
+const policy = JSON.parse(readFileSync(new URL('../../docs/iam-policy.json', import.meta.url), 'utf8')) as {
+  Statement: { Action: string[]; Resource: string; Condition?: Record<string, Record<string, string>> }[];
+};
 const allowed = new Set(policy.Statement.flatMap((s) => s.Action));
 
 describe('docs/iam-policy.json', () => {
@@ -77,12 +88,27 @@ describe('docs/iam-policy.json', () => {
     // And a transfer whose inventory comes from an inventory-retrieval job.
     const small = await runCli(world.start({ vault: 'iam-small', bucket: 'iam-small-bucket', state: world.path('small.db') }));
     expect(small.code, small.stderr).toBe(0);
+    // And one encrypted with a KMS key: S3 then calls KMS for the tool.
+    const kms = await runCli(
+      world.start({ vault: 'iam-small', bucket: 'iam-small-bucket', state: world.path('kms.db'), extra: ['--prefix', 'kms/', '--sse', 'aws:kms', '--sse-kms-key-id', 'alias/backups'] }),
+    );
+    expect(kms.code, kms.stderr).toBe(0);
 
     const operations = [...world.harness.sim.world.toolCalls.keys()].sort();
     const unmapped = operations.filter((op) => !(op in IAM_ACTIONS));
     expect(unmapped, 'operations this test does not know the IAM action of').toEqual([]);
-    const used = new Set(operations.flatMap((op) => IAM_ACTIONS[op]!));
+    const kmsWrites = world.recorder.requests.filter((r) => r.sse === 'aws:kms').map((r) => `s3:${r.operation}`);
+    expect(kmsWrites).toContain('s3:CreateMultipartUpload');
+    const used = new Set([...operations.flatMap((op) => IAM_ACTIONS[op]!), ...kmsWrites.flatMap((op) => KMS_ACTIONS[op] ?? [])]);
     expect([...used].filter((a) => !allowed.has(a)).sort(), 'used but missing from the policy').toEqual([]);
     expect([...allowed].filter((a) => !used.has(a)).sort(), 'in the policy but never used').toEqual([]);
+  });
+
+  it('allows KMS only through S3, for keys', () => {
+    const kms = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+    expect(kms).toHaveLength(1);
+    expect(kms[0]!.Action.every((a) => a.startsWith('kms:'))).toBe(true);
+    expect(kms[0]!.Resource).toBe('arn:aws:kms:*:*:key/*');
+    expect(kms[0]!.Condition).toEqual({ StringLike: { 'kms:ViaService': 's3.*.amazonaws.com' } });
   });
 });

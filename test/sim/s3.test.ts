@@ -833,3 +833,43 @@ describe('simulated S3 storage modes', () => {
     }
   });
 });
+
+describe('simulated S3 with SSE-KMS', () => {
+  const KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+  it('writes under a listed key and answers KMS.NotFoundException for any other, as S3 does', async () => {
+    const h = await startSimHarness({ kmsKeys: [KEY, 'alias/backups'] });
+    try {
+      await h.clients.s3.send(new CreateBucketCommand({ Bucket: 'enc' }));
+      const sse = (SSEKMSKeyId: string) => ({ Bucket: 'enc', Key: 'k', ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId });
+      await h.clients.s3.send(new PutObjectCommand({ ...sse(KEY), Body: 'x' }));
+      const upload = await h.clients.s3.send(new CreateMultipartUploadCommand(sse('alias/backups')));
+      await h.clients.s3.send(new AbortMultipartUploadCommand({ Bucket: 'enc', Key: 'k', UploadId: upload.UploadId }));
+      const other = KEY.replace('1234abcd', '00000000');
+      for (const [call, message] of [
+        [() => h.clients.s3.send(new PutObjectCommand({ ...sse(other), Body: 'x' })), `Key '${other}' does not exist`],
+        [() => h.clients.s3.send(new CreateMultipartUploadCommand(sse('alias/other'))), 'Invalid keyId alias/other'],
+      ] as const) {
+        const e = await s3Error(call());
+        expect([e.$metadata.httpStatusCode, e.name, e.message]).toEqual([400, 'KMS.NotFoundException', message]);
+      }
+      // Nothing was written by the refused calls.
+      const uploads = await h.clients.s3.send(new ListMultipartUploadsCommand({ Bucket: 'enc' }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('without a list of keys, accepts any well-formed key reference and refuses a malformed one', async () => {
+    const h = await startSimHarness();
+    try {
+      await h.clients.s3.send(new CreateBucketCommand({ Bucket: 'enc' }));
+      const put = (SSEKMSKeyId: string) => h.clients.s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'k', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId }));
+      for (const key of [KEY, '1234abcd-12ab-34cd-56ef-1234567890ab', 'alias/backups', 'arn:aws:kms:us-east-1:123456789012:alias/backups']) await put(key);
+      expect((await s3Error(put('not-a-key'))).name).toBe('KMS.NotFoundException');
+    } finally {
+      await h.stop();
+    }
+  });
+});

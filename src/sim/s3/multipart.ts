@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { unescapeXml, xmlElements, type SimRequest } from '../http.js';
 import { parseDeclaredBody, receiveBody } from './body.js';
 import { rollUp } from './buckets.js';
+import { checkKmsKey } from './kms.js';
 import {
   CHECKSUM_ALGORITHMS,
   checksumElement,
@@ -79,6 +80,7 @@ function uploadFor(s3: S3Service, req: SimRequest, { bucket: name, key }: Target
 export async function createUpload(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name, key }: Target) {
   const bucket = s3.bucketFor(req, name);
   checkKey(key);
+  checkKmsKey(s3, req.headers);
   const upload: Upload = {
     id: newId(),
     bucket: name,

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { parseRange, unescapeXml, xmlElements, type SimRequest } from '../http.js';
 import { parseDeclaredBody, receiveBody, receiveSmallBody } from './body.js';
 import { checksumHeader } from './checksums.js';
+import { checkKmsKey } from './kms.js';
 import {
   MAX_UPLOAD_BYTES,
   S3Error,
@@ -28,6 +29,7 @@ export async function putObject(s3: S3Service, req: SimRequest, res: ServerRespo
   const bucket = s3.bucketFor(req, name);
   checkKey(key);
   const storageClass = storageClassOf(req.headers);
+  checkKmsKey(s3, req.headers);
   const metadata = metadataOf(req.headers);
   const declared = parseDeclaredBody(req.headers);
   if (declared.length > MAX_UPLOAD_BYTES) throw entityTooLarge(declared.length);
