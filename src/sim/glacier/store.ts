@@ -7,6 +7,7 @@ import { ArchiveCatalog, type Archive } from './catalog.js';
 import { ARCHIVE_ID_LENGTH, type GeneratedVaultSpec } from './generate.js';
 import { GeneratedArchives, LazyArchiveRange } from './generated-vault.js';
 import { InventoryDocument, type InventoryFormat } from './inventory.js';
+import { selectInventory, type InventoryRange } from './inventory-range.js';
 import { AWS_JOB_DELAYS, drawJobDelay, type JobDelay, type JobKind, type Tier } from './job-delay.js';
 import { JobList } from './jobs.js';
 import { RecentRetrievals } from './recent-retrievals.js';
@@ -49,7 +50,13 @@ export interface Job {
   range?: { start: number; end: number };
   /** For inventory retrieval: the format asked for */
   inventoryFormat?: InventoryFormat;
+  /** For inventory retrieval: the part of the vault asked for (InventoryRetrievalParameters) */
+  inventoryRange?: InventoryRange;
+  /** For a completed range inventory: where the next one would continue, null when nothing is left */
+  nextMarker?: string | null;
   status: 'InProgress' | 'Succeeded' | 'Failed';
+  /** 'fail' fault: the job completes as Failed with this StatusMessage */
+  failure?: string;
   completionDate?: string;
   /** Simulated epoch ms after which the output is gone */
   expiresAtMs?: number;
@@ -164,7 +171,7 @@ export class GlacierStore {
     return archive;
   }
 
-  /** Enforces the BytesPerHour data retrieval policy over the last simulated hour. */
+  /** Enforces the BytesPerHour data retrieval policy over the last simulated hour (Standard retrievals only). */
   checkRetrievalPolicy(bytes: number): void {
     const now = this.world.clock.nowMs();
     const rule = this.policy.Rules[0];
@@ -189,9 +196,11 @@ export class GlacierStore {
   startJob(job: Job, onComplete: (job: Job) => void): void {
     job.vault.jobs.add(job);
     this.world.clock.after(this.delaySeconds(job) * 1000, () => {
-      if (!job.inventoryFormat) return this.complete(job, onComplete);
+      if (!job.inventoryFormat || job.failure) return this.complete(job, onComplete);
       const { vault } = job;
-      const inventory = new InventoryDocument(vault.archives.snapshot(), job.inventoryFormat, vault.arn, this.world.clock.now().toISOString());
+      const { snapshot, marker } = selectInventory(vault.archives.snapshot(), job.inventoryRange!);
+      job.nextMarker = marker;
+      const inventory = new InventoryDocument(snapshot, job.inventoryFormat, vault.arn, this.world.clock.now().toISOString());
       inventory.measure(this.world.stopSignal).then(
         () => {
           job.inventory = inventory;
@@ -206,7 +215,7 @@ export class GlacierStore {
 
   private complete(job: Job, onComplete: (job: Job) => void): void {
     const now = this.world.clock.nowMs();
-    job.status = 'Succeeded';
+    job.status = job.failure ? 'Failed' : 'Succeeded';
     job.completionDate = new Date(now).toISOString();
     const windowMs = (job.expiresEarly ? OUTPUT_WINDOW_SECONDS / 100 : OUTPUT_WINDOW_SECONDS) * 1000;
     job.expiresAtMs = now + windowMs;
