@@ -2,16 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeJobCommand, InitiateJobCommand } from '@aws-sdk/client-glacier';
 import type { GeneratedArchiveSpec } from '../../src/sim/glacier/generate.js';
 import { describeRun, eventsOf, runCli, type CliResult } from '../helpers/cli.js';
-import { FAST_JOBS, MIB, expectCompleteCopy, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
+import { FAST_JOBS, MIB, countBy, expectCompleteCopy, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
 
 /** Archives that all need a retrieval job: single PutObject (buffered and streamed) and multipart alike. */
 const RETRIEVED: GeneratedArchiveSpec[] = [1024, 2 * MIB, 9 * MIB, 20 * MIB + 17, 3000, 5 * MIB].map((size, i) => ({ size, description: `retrieved/${i}.bin` }));
-
-function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
-  return counts;
-}
 
 describe('AWS behaviours the tool survives', () => {
   let w: CopyWorld;
