@@ -9,6 +9,7 @@ export type EngineEvent =
   | { type: 'job-ready'; archiveId: string; jobId: string; via: 'notification' | 'poll' }
   | { type: 'job-renewed'; archiveId: string; reason: string }
   | { type: 'bytes'; n: number }
+  /** partNumber 0: the CompleteMultipartUpload */
   | { type: 'part-retry'; archiveId: string; partNumber: number; attempt: number; reason: string }
   | { type: 'archive-verified'; archiveId: string; key: string; size: number }
   | { type: 'archive-failed'; archiveId: string; key: string | null; reason: string }

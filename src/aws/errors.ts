@@ -63,10 +63,15 @@ export function isNotFound(e: unknown): boolean {
   return ['ResourceNotFoundException', 'NoSuchKey', 'NotFound', 'NoSuchUpload', 'NoSuchBucket'].includes(nameOf(e)) || httpStatusOf(e) === 404;
 }
 
+/** A conditional write (If-None-Match) that raced another write of the same key: S3 says to send it again. */
+export function isConditionalConflict(e: unknown): boolean {
+  return nameOf(e) === 'ConditionalRequestConflict';
+}
+
 /** Transient: worth another try after a pause (throttling, 5xx, dropped connections, bad bytes in transit). */
 export function isRetryable(e: unknown): boolean {
   if (e instanceof ChunkVerificationError) return true;
-  if (isThrottling(e)) return true;
+  if (isThrottling(e) || isConditionalConflict(e)) return true;
   const name = nameOf(e);
   if (NETWORK.has(name) || NETWORK.has((e as AwsLikeError)?.code ?? '')) return true;
   if (['BadDigest', 'InternalError', 'ServiceUnavailable', 'ServiceUnavailableException', 'XAmzContentSHA256Mismatch', 'IncompleteBody'].includes(name)) return true;

@@ -120,6 +120,13 @@ export class TransferEngine {
   private readonly unknownSince = new Map<number, number>();
   /** Started jobs waiting to be recorded in one transaction */
   private startedQueue: { archive: ArchiveRow; jobId: string }[] = [];
+  /**
+   * Notices of our jobs that came before the InitiateJob answer was recorded (at a high time scale a job can
+   * complete first), by archive seq: applied once the job is recorded, or adopted at once if the answer was lost.
+   */
+  private readonly earlyNotices = new Map<number, JobNotice>();
+  /** Whether the user was told that Glacier is short of Expedited capacity */
+  private toldCapacity = false;
   private reconciling?: Promise<void>;
   /** When recent jobs were started, by seq: a job may be missing from a listing for a while, yet not be gone */
   private readonly startedAt = new Map<number, number>();
@@ -308,10 +315,45 @@ export class TransferEngine {
     this.state.transaction(() => {
       for (const n of notices) {
         if (n.Action === 'InventoryRetrieval') this.inventoryNotices.add(n.JobId);
-        else this.onJobState(n.JobId, n.StatusCode, 'notification', n.StatusMessage ?? undefined, n.CompletionDate ?? undefined);
+        else this.onJobNotice(n);
       }
     });
     this.wake();
+  }
+
+  /**
+   * A job's notice. One the state does not name yet is kept if it is ours and its archive's InitiateJob is still
+   * being answered or recorded; if that call ended without an answer, the job is adopted from the notice at once.
+   */
+  private onJobNotice(n: JobNotice): void {
+    const archive = this.state.archiveByJob(n.JobId) ? undefined : this.requestingArchiveOf(n);
+    if (!archive) {
+      this.onJobState(n.JobId, n.StatusCode, 'notification', n.StatusMessage ?? undefined, n.CompletionDate ?? undefined);
+      return;
+    }
+    if (this.callsInFlight.has(archive.seq) || this.startedQueue.some((s) => s.archive.seq === archive.seq)) this.earlyNotices.set(archive.seq, n);
+    else this.adoptNoticed(archive, n);
+  }
+
+  /** The archive of a notice of ours whose job the state does not name, if it is being requested. */
+  private requestingArchiveOf(n: JobNotice): ArchiveRow | undefined {
+    if (n.JobDescription !== jobDescription(this.config.transferId) || !n.ArchiveId) return undefined;
+    const archive = this.state.archive(n.ArchiveId);
+    return archive?.status === 'requesting' ? archive : undefined;
+  }
+
+  /** Adopts the job of a notice for an archive whose InitiateJob ended without an answer (a failed job is not adopted). */
+  private adoptNoticed(archive: ArchiveRow, n: JobNotice): void {
+    if (n.StatusCode === 'Failed') return;
+    this.adopt(archive, n.JobId);
+    this.onJobState(n.JobId, n.StatusCode, 'notification', n.StatusMessage ?? undefined, n.CompletionDate ?? undefined);
+  }
+
+  /** Records a job Glacier started for a `requesting` archive whose InitiateJob answer was lost. */
+  private adopt(archive: ArchiveRow, jobId: string): void {
+    this.unknownSince.delete(archive.seq);
+    this.state.updateArchive(archive.seq, { status: 'requested', job_id: jobId });
+    this.accounting.add(COUNTER.retrievals);
   }
 
   /** Applies what Glacier says of a job: ready, or failed. */
@@ -410,9 +452,8 @@ export class TransferEngine {
     if (job.StatusCode === 'Failed') return;
     const archive = this.state.archive(job.ArchiveId!);
     if (archive?.status !== 'requesting' || this.callsInFlight.has(archive.seq)) return;
-    this.unknownSince.delete(archive.seq);
-    this.state.updateArchive(archive.seq, { status: 'requested', job_id: job.JobId! });
-    this.accounting.add(COUNTER.retrievals);
+    this.earlyNotices.delete(archive.seq);
+    this.adopt(archive, job.JobId!);
     this.onJobState(job.JobId!, job.StatusCode, 'poll', job.StatusMessage, job.CompletionDate);
   }
 
@@ -491,13 +532,22 @@ export class TransferEngine {
         case 'refused':
           this.onRefused(archive, outcome);
           break;
-        case 'unknown':
+        case 'unknown': {
+          const early = this.earlyNotices.get(archive.seq);
+          if (early) {
+            // Its notice came first: the job exists.
+            this.earlyNotices.delete(archive.seq);
+            this.state.transaction(() => this.adoptNoticed(archive, early));
+            if (this.state.archiveBySeq(archive.seq)?.status !== 'requesting') break;
+          }
           // The archive stays `requesting` until the job list says whether Glacier started a job.
           this.unknownSince.set(archive.seq, Date.now());
           this.nextPollAt = Math.min(this.nextPollAt, Date.now() + this.listLagMs);
           if (!signal.aborted) this.emit({ type: 'warning', message: `InitiateJob for archive ${archive.archive_id} ended without an answer (${describeError(outcome.error)}); its job list will tell` });
           break;
+        }
         case 'fatal':
+          this.earlyNotices.delete(archive.seq);
           this.state.updateArchive(archive.seq, { status: 'planned' });
           this.fatal ??= asFatal(outcome.error, `cannot request retrieval of archive ${archive.archive_id}`);
           break;
@@ -526,10 +576,35 @@ export class TransferEngine {
       this.accounting.add(COUNTER.retrievals);
       this.emit({ type: 'job-initiated', archiveId: archive.archive_id, jobId, tier: this.config.tier });
     }
+    this.applyEarlyNotices(started);
+  }
+
+  /** Notices that came before their jobs were recorded, applied now that they are. */
+  private applyEarlyNotices(started: { archive: ArchiveRow; jobId: string }[]): void {
+    if (this.earlyNotices.size === 0) return;
+    try {
+      this.state.transaction(() => {
+        for (const { archive, jobId } of started) {
+          const early = this.earlyNotices.get(archive.seq);
+          this.earlyNotices.delete(archive.seq);
+          if (early?.JobId === jobId) this.onJobState(jobId, early.StatusCode, 'notification', early.StatusMessage ?? undefined, early.CompletionDate ?? undefined);
+        }
+      });
+    } catch (e) {
+      this.fatal ??= e as Error;
+    }
   }
 
   private onRefused(archive: ArchiveRow, outcome: Extract<InitiateOutcome, { kind: 'refused' }>): void {
     const reason = describeError(outcome.error);
+    this.earlyNotices.delete(archive.seq);
+    if (outcome.reason === 'no-capacity' && !this.toldCapacity) {
+      this.toldCapacity = true;
+      this.emit({
+        type: 'warning',
+        message: `Glacier is short of Expedited retrieval capacity (${reason}); those retrievals are requested again with backoff. Bulk and Standard retrievals are not affected (--tier Bulk or Standard)`,
+      });
+    }
     if (outcome.reason === 'not-found') {
       this.fail(archive, `Glacier does not know archive ${archive.archive_id} (deleted since the inventory?)`);
       return;

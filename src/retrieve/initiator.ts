@@ -9,14 +9,15 @@ import { initiateArchiveRetrieval } from './jobs.js';
  */
 export type InitiateOutcome =
   | { kind: 'started'; jobId: string }
-  | { kind: 'refused'; reason: 'throttled' | 'policy' | 'not-found'; error: unknown }
+  | { kind: 'refused'; reason: 'throttled' | 'no-capacity' | 'policy' | 'not-found'; error: unknown }
   | { kind: 'unknown'; error: unknown }
   | { kind: 'fatal'; error: unknown };
 
 export function classifyInitiateError(e: unknown): InitiateOutcome {
   if ((e as Error)?.name === 'PolicyEnforcedException') return { kind: 'refused', reason: 'policy', error: e };
-  // No Expedited capacity at the moment: a refusal like a throttle, not a reason to stop the run.
-  if (isThrottling(e) || (e as Error)?.name === 'InsufficientCapacityException') return { kind: 'refused', reason: 'throttled', error: e };
+  // No Expedited capacity at the moment: backed off like a throttle, not a reason to stop the run.
+  if ((e as Error)?.name === 'InsufficientCapacityException') return { kind: 'refused', reason: 'no-capacity', error: e };
+  if (isThrottling(e)) return { kind: 'refused', reason: 'throttled', error: e };
   if (isNotFound(e)) return { kind: 'refused', reason: 'not-found', error: e };
   if (isCredentialsError(e) || httpStatusOf(e) === 403) return { kind: 'fatal', error: e };
   if (isRetryable(e) || httpStatusOf(e) === undefined) return { kind: 'unknown', error: e };
@@ -113,7 +114,7 @@ export class RetrievalInitiator {
       return { kind: 'started', jobId };
     } catch (e) {
       const outcome = classifyInitiateError(e);
-      if (outcome.kind === 'refused' && outcome.reason === 'throttled') {
+      if (outcome.kind === 'refused' && (outcome.reason === 'throttled' || outcome.reason === 'no-capacity')) {
         this.limit.throttled(sentAt);
         if (sentAt > this.pausedAt.throttle) {
           this.throttlePauseMs = Math.min(MAX_THROTTLE_PAUSE_MS, Math.max(100, this.throttlePauseMs * 2));

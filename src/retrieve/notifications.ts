@@ -24,6 +24,8 @@ export interface JobNotice {
   JobId: string;
   Action?: string;
   ArchiveId?: string | null;
+  /** The description the job was started with: ours name the transfer */
+  JobDescription?: string | null;
   StatusCode?: 'InProgress' | 'Succeeded' | 'Failed';
   StatusMessage?: string | null;
   CompletionDate?: string | null;

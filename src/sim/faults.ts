@@ -13,14 +13,17 @@ export const FAULT_KINDS = [
   'drop', // a Glacier job notification is not published
   'duplicate', // a Glacier job notification is published twice
   'expire', // InitiateJob: the job's output expires soon after it completes
-  'policy', // InitiateJob: PolicyEnforcedException (data retrieval policy)
+  'policy', // InitiateJob of a Standard retrieval: PolicyEnforcedException (a data retrieval policy limits Standard only)
+  'capacity', // InitiateJob of an Expedited retrieval: InsufficientCapacityException (Bulk and Standard never get it)
+  'fail', // InitiateJob: the job completes with StatusCode Failed and a StatusMessage
+  'conflict', // a conditional PutObject/CompleteMultipartUpload: 409 ConditionalRequestConflict (a racing write)
   'auth', // the service's expired-credentials error (ExpiredToken): credentials that ran out mid-run
   'lose', // the request is carried out, but its answer is lost: the connection drops instead
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Faults that replace the whole response, decided before the request reaches a service. */
-export const RESPONSE_FAULTS: ReadonlySet<FaultKind> = new Set(['throttle', '500', '503', 'policy', 'auth']);
+export const RESPONSE_FAULTS: ReadonlySet<FaultKind> = new Set(['throttle', '500', '503', 'auth', 'conflict']);
 
 interface FaultRule {
   service: string; // 'glacier' | 's3' | 'sns' | 'sqs' | '*'

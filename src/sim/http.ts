@@ -14,8 +14,8 @@ export class SimError extends Error {
   }
 }
 
-/** Per fault kind, the service's error (undefined where the fault does not apply to the operation). */
-export type FaultErrors = Partial<Record<FaultKind, (operation: string) => SimError | undefined>>;
+/** Per fault kind, the service's error (undefined where the fault does not apply to the operation or request). */
+export type FaultErrors = Partial<Record<FaultKind, (operation: string, req: SimRequest) => SimError | undefined>>;
 
 export interface SimRequest {
   method: string;
@@ -27,7 +27,7 @@ export interface SimRequest {
   region: string;
   service: string;
   raw: IncomingMessage;
-  /** Faults rolled for this call that the service itself must act on (corrupt, drop, duplicate, expire, reset). */
+  /** Faults rolled for this call that the service itself must act on (corrupt, expire, fail, policy, capacity, reset…). */
   faults: Set<FaultKind>;
   /** Reads the whole body (small API requests only; streaming handlers read `raw`). */
   body(): Promise<Buffer>;

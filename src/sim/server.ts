@@ -87,7 +87,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           req.faults.add(kind);
           continue;
         }
-        const err = service.faultErrors[kind]?.(operation);
+        const err = service.faultErrors[kind]?.(operation, req);
         if (err) {
           world.faults.count(serviceName, operation, kind);
           await drain(req);

@@ -9,7 +9,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { GlacierClient } from '@aws-sdk/client-glacier';
-import { ArchiveFailure, describeError, httpStatusOf, isNotFound } from '../aws/errors.js';
+import { ArchiveFailure, describeError, httpStatusOf, isConditionalConflict, isNotFound, isRetryable } from '../aws/errors.js';
 import { withRetries } from '../aws/retry.js';
 import type { EventSink } from '../events.js';
 import { partRanges, planArchive, type ArchivePlan } from '../plan/chunks.js';
@@ -136,8 +136,11 @@ export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow):
   return copyMultipart(ctx, archive, plan, source, onBytes);
 }
 
-/** Retries one unit of work; a vanished job output surfaces as JobExpiredError. */
-function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>): Promise<T> {
+/**
+ * Retries one unit of work (`retryable`: the transient errors by default); a vanished job output surfaces as
+ * JobExpiredError. Part 0 is the CompleteMultipartUpload.
+ */
+function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>, retryable = isRetryable): Promise<T> {
   return withRetries(
     async () => {
       try {
@@ -152,6 +155,7 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
     {
       attempts: ctx.maxAttempts,
       signal: ctx.signal,
+      retryable,
       onRetry: (attempt, e) => ctx.emit({ type: 'part-retry', archiveId: archive.archive_id, partNumber, attempt, reason: describeError(e) }),
     },
   );
@@ -162,9 +166,17 @@ async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: B
   const checksum = sha256Base64(data);
   let stored: StoredObject;
   try {
-    const result = await ctx.s3.send(
-      new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum, IfNoneMatch: '*' }),
-      { abortSignal: ctx.signal },
+    // The client retries transient errors itself; a write that raced another (409) is sent again here.
+    const result = await retrying(
+      ctx,
+      archive,
+      1,
+      () =>
+        ctx.s3.send(
+          new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum, IfNoneMatch: '*' }),
+          { abortSignal: ctx.signal },
+        ),
+      isConditionalConflict,
     );
     stored = { checksum, versionId: result.VersionId };
   } catch (e) {
@@ -315,16 +327,24 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
   ctx.state.updateArchive(archive.seq, { status: 'completing' });
   let stored: StoredObject | undefined;
   try {
-    const result = await ctx.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: ctx.bucket,
-        Key: archive.key!,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, ChecksumSHA256: p.checksum_sha256 })) },
-        ExpectedBucketOwner: ctx.expectedBucketOwner,
-        IfNoneMatch: '*',
-      }),
-      { abortSignal: ctx.signal },
+    const result = await retrying(
+      ctx,
+      archive,
+      0,
+      () =>
+        ctx.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: ctx.bucket,
+            Key: archive.key!,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, ChecksumSHA256: p.checksum_sha256 })) },
+            ExpectedBucketOwner: ctx.expectedBucketOwner,
+            IfNoneMatch: '*',
+          }),
+          { abortSignal: ctx.signal },
+        ),
+      // Sent again after a race (409); if S3 then no longer has the upload, it is started over below.
+      isConditionalConflict,
     );
     if (result.ChecksumSHA256 !== undefined && result.ChecksumSHA256 !== composite) {
       throw new ArchiveFailure(`S3 reports checksum ${result.ChecksumSHA256} for ${archive.key}, expected ${composite}`);

@@ -63,6 +63,11 @@ export function chaosFaults(seed: number, rate = 1): string {
     'glacier.InitiateJob:lose=0.02',
     's3.PutObject:lose=0.02',
     's3.CompleteMultipartUpload:lose=0.03',
+    's3.UploadPart:lose=0.01',
+    // Jobs that fail, and conditional writes that race another.
+    'glacier.InitiateJob:fail=0.02',
+    's3.PutObject:conflict=0.01',
+    's3.CompleteMultipartUpload:conflict=0.02',
     's3.CreateMultipartUpload:503=0.03',
     's3.CompleteMultipartUpload:500=0.03',
     'sqs.ReceiveMessage:500=0.05',
@@ -81,6 +86,8 @@ export function chaosFaults(seed: number, rate = 1): string {
     's3.PutObject:500@2',
     's3.PutObject:503@3',
     's3.PutObject:lose@4',
+    'glacier.InitiateJob:fail@4',
+    's3.PutObject:conflict@5',
   ];
   return [...scaled, ...certain, `seed=${seed}`].join(';');
 }

@@ -158,6 +158,13 @@ export function expectCompleteCopy(audit: AuditResult, archives: number): void {
   expect(audit.verified).toBe(archives);
 }
 
+/** How many of `items` share each key (requests per archive, say). */
+export function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
+}
+
 /** Resolves once `condition` holds (checked every 20 ms), for states with no event to await. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -17,7 +17,7 @@ describe('chaos run (short, fixed seed)', () => {
     });
     expect(figures.integrity).toBe('ok');
     // The run met the faults it is meant to survive.
-    for (const kind of ['corrupt', 'reset', 'throttle', '500', '503', 'drop', 'duplicate', 'expire', 'lose']) {
+    for (const kind of ['corrupt', 'reset', 'throttle', '500', '503', 'drop', 'duplicate', 'expire', 'lose', 'fail', 'conflict']) {
       expect(figures.faultsByKind[kind] ?? 0, kind).toBeGreaterThan(0);
     }
   }, 600_000);

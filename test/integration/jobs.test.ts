@@ -1,19 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { GeneratedArchiveSpec } from '../../src/sim/glacier/generate.js';
 import { describeRun, eventsOf, runCli, spawnCli } from '../helpers/cli.js';
-import { MIB, expectCompleteCopy, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
+import { MIB, countBy, expectCompleteCopy, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
 
 /** Archives that all need a retrieval job (none empty), single-PUT and multipart alike. */
 const RETRIEVED: GeneratedArchiveSpec[] = [1024, 2 * MIB, 9 * MIB, 20 * MIB + 17, 3000, 5 * MIB, 12 * MIB, 100].map((size, i) => ({
   size,
   description: `retrieved/${i}.bin`,
 }));
-
-function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
-  return counts;
-}
 
 describe('retrieval jobs and their notifications', () => {
   let w: CopyWorld;

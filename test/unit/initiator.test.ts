@@ -41,7 +41,7 @@ describe('what an InitiateJob failure means', () => {
     ['429 Too Many Requests', awsError('TooManyRequests', 429), 'refused', 'throttled'],
     ['PolicyEnforcedException', new PolicyEnforcedException({ ...meta(400), code: 'PolicyEnforcedException' }), 'refused', 'policy'],
     ['ResourceNotFoundException (archive deleted)', new ResourceNotFoundException({ ...meta(404) }), 'refused', 'not-found'],
-    ['InsufficientCapacityException (no Expedited capacity now)', new InsufficientCapacityException({ ...meta(400) }), 'refused', 'throttled'],
+    ['InsufficientCapacityException (no Expedited capacity now)', new InsufficientCapacityException({ ...meta(400) }), 'refused', 'no-capacity'],
     ['500 InternalFailure', awsError('InternalFailure', 500), 'unknown'],
     ['503 ServiceUnavailableException', new ServiceUnavailableException({ ...meta(503) }), 'unknown'],
     ['a connection reset (no HTTP status)', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'unknown'],
@@ -347,12 +347,14 @@ describe('InitiateJob on the wire', () => {
     ['reset', 'unknown'],
     ['lose', 'unknown'],
     ['throttle', 'refused'],
-    ['policy', 'refused'],
+    // A data retrieval policy limits Standard retrievals only, Glacier's capacity Expedited ones only.
+    ['policy', 'refused', 'Standard'],
+    ['capacity', 'refused', 'Expedited'],
     ['auth', 'fatal'],
-  ] as const)('sends InitiateJob once when the answer is %s: a retry could start, and bill, a second job', async (fault, kind) => {
+  ] as const)('sends InitiateJob once when the answer is %s: a retry could start, and bill, a second job', async (fault, kind, tier: string = PARAMS.tier) => {
     h.sim.world.faults.configure(`glacier.InitiateJob:${fault}=1`);
     recorder.phase = `once-${fault}`;
-    const initiator = new RetrievalInitiator(tool.glacierSingleAttempt, { ...PARAMS, vault: 'wire', topicArn: undefined });
+    const initiator = new RetrievalInitiator(tool.glacierSingleAttempt, { ...PARAMS, tier, vault: 'wire', topicArn: undefined });
     const archive = archiveIds()[0]!;
     const outcome = await initiator.initiate(archive, never);
     expect(outcome.kind).toBe(kind);

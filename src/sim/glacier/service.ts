@@ -8,6 +8,7 @@ import type { SimWorld } from '../world.js';
 import { BufferContent } from './archives.js';
 import { GlacierStore, TIERS, type GlacierOptions, type Job, type Tier, type Vault } from './store.js';
 import type { InventoryFormat } from './inventory.js';
+import { parseInventoryRange } from './inventory-range.js';
 
 export type { GlacierOptions } from './store.js';
 
@@ -119,10 +120,6 @@ export class GlacierService implements SimService {
     '500': () => new SimError(500, 'ServiceUnavailableException', 'Internal failure, please retry'),
     '503': () => new SimError(503, 'ServiceUnavailableException', 'Service unavailable, please retry'),
     auth: () => new SimError(403, 'ExpiredTokenException', 'The security token included in the request is expired'),
-    policy: (operation) =>
-      operation === 'InitiateJob'
-        ? new SimError(400, 'PolicyEnforcedException', 'InitiateJob request denied by current data retrieval policy.')
-        : undefined,
   };
 
   private vault(req: SimRequest, params: string[]): Vault {
@@ -275,25 +272,46 @@ export class GlacierService implements SimService {
       if (format !== 'JSON' && format !== 'CSV') throw new SimError(400, 'InvalidParameterValueException', `Invalid format: ${String(format)}`);
       job.inventoryFormat = format;
       this.store.lastInventory(vault); // refused before the vault's first inventory
+      job.inventoryRange = parseInventoryRange(body.InventoryRetrievalParameters);
     } else if (type === 'archive-retrieval') {
       const archive = vault.archives.get(String(body.ArchiveId));
       if (!archive) throw new SimError(404, 'ResourceNotFoundException', `Archive not found: ${String(body.ArchiveId)}`);
       job.action = 'ArchiveRetrieval';
       job.archive = archive;
       job.range = retrievalRange(body.RetrievalByteRange, archive.content.size);
-      this.store.checkRetrievalPolicy(job.range.end - job.range.start + 1);
-      if (req.faults.has('expire')) {
-        job.expiresEarly = true;
-        this.world.faults.count('glacier', 'InitiateJob', 'expire');
-      }
+      this.checkTierLimits(req, tier, job.range.end - job.range.start + 1);
+      if (this.takeFault(req, 'expire')) job.expiresEarly = true;
     } else {
       throw new SimError(400, 'InvalidParameterValueException', `Invalid job type: ${String(type)}`);
     }
+    if (this.takeFault(req, 'fail')) job.failure = 'Retrieval of the job output failed (simulated failure); initiate a new job';
     this.store.startJob(job, (j) => this.notify(j));
     sendEmpty(res, 202, {
       location: `/${this.world.accountId}/vaults/${encodeURIComponent(vault.name)}/jobs/${job.id}`,
       'x-amz-job-id': job.id,
     });
+  }
+
+  /**
+   * What only some tiers meet: a data retrieval policy applies to Standard retrievals only (developer guide, Data
+   * Retrieval Policies), and InsufficientCapacityException to Expedited ones only (API reference, Error Responses).
+   */
+  private checkTierLimits(req: SimRequest, tier: Tier, bytes: number): void {
+    if (tier === 'Expedited' && this.takeFault(req, 'capacity')) {
+      throw new SimError(400, 'InsufficientCapacityException', 'There is insufficient capacity to process this expedited request. Try again later.');
+    }
+    if (tier !== 'Standard') return;
+    if (this.takeFault(req, 'policy')) {
+      throw new SimError(400, 'PolicyEnforcedException', 'InitiateJob request denied by current data retrieval policy.');
+    }
+    this.store.checkRetrievalPolicy(bytes);
+  }
+
+  /** Whether a fault rolled for this InitiateJob takes effect (counted when it does). */
+  private takeFault(req: SimRequest, kind: 'expire' | 'fail' | 'policy' | 'capacity'): boolean {
+    if (!req.faults.has(kind)) return false;
+    this.world.faults.count('glacier', 'InitiateJob', kind);
+    return true;
   }
 
   /** Publishes the DescribeJob document to the job's topic and the vault's, as Glacier does on completion. */
@@ -335,7 +353,7 @@ export class GlacierService implements SimService {
       CreationDate: job.creationDate,
       Completed: done,
       StatusCode: job.status,
-      StatusMessage: done ? job.status : null,
+      StatusMessage: done ? (job.failure ?? job.status) : null,
       ArchiveSizeInBytes: archive?.content.size ?? null,
       InventorySizeInBytes: job.inventory?.size ?? null,
       SNSTopic: job.snsTopic ?? null,
@@ -344,8 +362,14 @@ export class GlacierService implements SimService {
       ArchiveSHA256TreeHash: archive?.content.treeHash() ?? null,
       RetrievalByteRange: job.range && archive!.content.size > 0 ? `${job.range.start}-${job.range.end}` : null,
       Tier: job.tier,
-      InventoryRetrievalParameters: job.inventoryFormat ? { Format: job.inventoryFormat } : null,
+      InventoryRetrievalParameters: job.inventoryFormat ? this.inventoryParameters(job) : null,
     };
+  }
+
+  /** As given, except that a completed job's Marker is where the next range inventory would continue (null: nothing left). */
+  private inventoryParameters(job: Job) {
+    const marker = job.status === 'Succeeded' ? (job.nextMarker ?? null) : job.inventoryRange!.Marker;
+    return { Format: job.inventoryFormat, ...job.inventoryRange, Marker: marker };
   }
 
   /** Walks the vault's jobs from the marker, so a page costs its own length, not the whole list's. */
@@ -353,6 +377,12 @@ export class GlacierService implements SimService {
     const vault = this.vault(req, params);
     const completed = req.query.get('completed');
     const status = req.query.get('statuscode');
+    if (completed !== null && completed !== 'true' && completed !== 'false') {
+      throw new SimError(400, 'InvalidParameterValueException', `Invalid completed value: ${completed} (true or false)`);
+    }
+    if (status !== null && !JOB_STATUSES.includes(status)) {
+      throw new SimError(400, 'InvalidParameterValueException', `Invalid statuscode: ${status} (one of ${JOB_STATUSES.join(', ')})`);
+    }
     const limit = pageLimit(req.query, MAX_JOBS_PER_PAGE, MAX_JOBS_PER_PAGE);
     const marker = req.query.get('marker') ?? undefined;
     if (marker !== undefined && !vault.jobs.isMarker(marker)) throw new SimError(400, 'InvalidParameterValueException', `Invalid marker: ${marker}`);
@@ -508,6 +538,9 @@ function paginate<T>(all: T[], query: URLSearchParams, keyOf: (t: T) => string, 
   const next = all[from + limit];
   return { items, marker: next === undefined ? null : keyOf(next) };
 }
+
+/** The job statuses ListJobs filters by (API reference, List Jobs: `statuscode`) */
+const JOB_STATUSES: readonly string[] = ['InProgress', 'Succeeded', 'Failed'];
 
 /** ListJobs takes `limit` from 1 to 50, and lists 50 without one (Glacier API reference, List Jobs). */
 const MAX_JOBS_PER_PAGE = 50;

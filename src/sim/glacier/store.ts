@@ -7,6 +7,7 @@ import { ArchiveCatalog, type Archive, type CatalogSnapshot } from './catalog.js
 import { ARCHIVE_ID_LENGTH, type GeneratedVaultSpec } from './generate.js';
 import { GeneratedArchives, LazyArchiveRange } from './generated-vault.js';
 import { InventoryDocument, type InventoryFormat } from './inventory.js';
+import { selectInventory, type InventoryRange } from './inventory-range.js';
 import { AWS_JOB_DELAYS, drawJobDelay, type JobDelay, type JobKind, type Tier } from './job-delay.js';
 import { JobList } from './jobs.js';
 import { RecentRetrievals } from './recent-retrievals.js';
@@ -63,7 +64,13 @@ export interface Job {
   range?: { start: number; end: number };
   /** For inventory retrieval: the format asked for */
   inventoryFormat?: InventoryFormat;
+  /** For inventory retrieval: the part of the vault asked for (InventoryRetrievalParameters) */
+  inventoryRange?: InventoryRange;
+  /** For a completed range inventory: where the next one would continue, null when nothing is left */
+  nextMarker?: string | null;
   status: 'InProgress' | 'Succeeded' | 'Failed';
+  /** 'fail' fault: the job completes as Failed with this StatusMessage */
+  failure?: string;
   completionDate?: string;
   /** Simulated epoch ms after which the output is gone */
   expiresAtMs?: number;
@@ -208,7 +215,7 @@ export class GlacierStore {
     return archive;
   }
 
-  /** Enforces the BytesPerHour data retrieval policy over the last simulated hour. */
+  /** Enforces the BytesPerHour data retrieval policy over the last simulated hour (Standard retrievals only). */
   checkRetrievalPolicy(bytes: number): void {
     const now = this.world.clock.nowMs();
     const rule = this.policy.Rules[0];
@@ -234,10 +241,12 @@ export class GlacierStore {
   startJob(job: Job, onComplete: (job: Job) => void): void {
     job.vault.jobs.add(job);
     this.world.clock.after(this.delaySeconds(job) * 1000, () => {
-      if (!job.inventoryFormat) return this.complete(job, onComplete);
+      if (!job.inventoryFormat || job.failure) return this.complete(job, onComplete);
       const { vault } = job;
       const last = this.lastInventory(vault);
-      const inventory = new InventoryDocument(last.snapshot, job.inventoryFormat, vault.arn, last.date);
+      const { snapshot, marker } = selectInventory(last.snapshot, job.inventoryRange!);
+      job.nextMarker = marker;
+      const inventory = new InventoryDocument(snapshot, job.inventoryFormat, vault.arn, last.date);
       inventory.measure(this.world.stopSignal).then(
         () => {
           job.inventory = inventory;
@@ -252,7 +261,7 @@ export class GlacierStore {
 
   private complete(job: Job, onComplete: (job: Job) => void): void {
     const now = this.world.clock.nowMs();
-    job.status = 'Succeeded';
+    job.status = job.failure ? 'Failed' : 'Succeeded';
     job.completionDate = new Date(now).toISOString();
     const windowMs = (job.expiresEarly ? OUTPUT_WINDOW_SECONDS / 100 : OUTPUT_WINDOW_SECONDS) * 1000;
     job.expiresAtMs = now + windowMs;

@@ -27,6 +27,8 @@ import {
 import {
   checkKey,
   checkWriteConditions,
+  encryptionHeaders,
+  encryptionOf,
   header,
   intParam,
   listEncoder,
@@ -88,7 +90,7 @@ export async function createUpload(s3: S3Service, req: SimRequest, res: ServerRe
     initiated: s3.world.clock.now(),
     storageClass: storageClassOf(req.headers),
     metadata: metadataOf(req.headers),
-    headers: storedHeadersOf(req.headers),
+    headers: storedHeadersOf(req.headers, encryptionOf(req.headers, req.region, s3.world.accountId)),
     ...checksumSettings(req.headers),
     parts: new Map(),
   };
@@ -97,9 +99,12 @@ export async function createUpload(s3: S3Service, req: SimRequest, res: ServerRe
     res,
     'InitiateMultipartUploadResult',
     { Bucket: name, Key: key, UploadId: upload.id },
-    upload.checksumAlgorithm && {
-      'x-amz-checksum-algorithm': upload.checksumAlgorithm,
-      'x-amz-checksum-type': upload.checksumType!,
+    {
+      ...encryptionHeaders(upload.headers),
+      ...(upload.checksumAlgorithm && {
+        'x-amz-checksum-algorithm': upload.checksumAlgorithm,
+        'x-amz-checksum-type': upload.checksumType!,
+      }),
     },
   );
 }
@@ -137,7 +142,7 @@ export async function uploadPart(s3: S3Service, req: SimRequest, res: ServerResp
   await s3.store.putPart(upload, part);
   s3.sendEmpty(res, 200, {
     etag: part.etag,
-    'x-amz-server-side-encryption': 'AES256',
+    ...encryptionHeaders(upload.headers),
     ...(part.checksum && { [checksumHeader(part.checksum.algorithm)]: part.checksum.value }),
   });
 }
@@ -244,7 +249,7 @@ function sendCompleteResult(s3: S3Service, req: SimRequest, res: ServerResponse,
       ETag: object.etag,
       ...(checksum && { [checksumElement(checksum.algorithm)]: checksum.value, ChecksumType: checksum.type }),
     },
-    { 'x-amz-server-side-encryption': 'AES256' },
+    encryptionHeaders(object.headers),
   );
 }
 

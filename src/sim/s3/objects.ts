@@ -17,6 +17,8 @@ import {
   checkKey,
   checkReadConditions,
   checkWriteConditions,
+  encryptionHeaders,
+  encryptionOf,
   header,
   metadataOf,
   storageClassOf,
@@ -44,14 +46,14 @@ export async function putObject(s3: S3Service, req: SimRequest, res: ServerRespo
     lastModified: s3.world.clock.now(),
     storageClass,
     metadata,
-    headers: storedHeadersOf(req.headers),
+    headers: storedHeadersOf(req.headers, encryptionOf(req.headers, req.region, s3.world.accountId)),
     checksum: algorithm && { algorithm, value: body.digests.get(algorithm)!.toString('base64'), type: 'FULL_OBJECT' },
     segments: [body.segment],
   };
   await s3.store.putObject(bucket, object);
   s3.sendEmpty(res, 200, {
     etag: object.etag,
-    'x-amz-server-side-encryption': 'AES256',
+    ...encryptionHeaders(object.headers),
     ...(object.checksum && {
       [checksumHeader(object.checksum.algorithm)]: object.checksum.value,
       'x-amz-checksum-type': object.checksum.type,

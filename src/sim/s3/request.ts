@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error, invalidArgument } from './errors.js';
 import type { S3Object } from './store.js';
@@ -62,13 +63,49 @@ const STORED_HEADERS = [
   'content-language',
   'cache-control',
   'expires',
-  // Encryption asked for at write time is reported on reads; AES256 otherwise (S3's default since 2023).
-  'x-amz-server-side-encryption',
-  'x-amz-server-side-encryption-aws-kms-key-id',
 ];
 
-export function storedHeadersOf(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
+const SSE = 'x-amz-server-side-encryption';
+const SSE_KMS_KEY = 'x-amz-server-side-encryption-aws-kms-key-id';
+const SSE_ALGORITHMS = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);
+
+/**
+ * The server-side encryption of a write, checked as S3 checks it (InvalidArgument for an unknown algorithm, or a
+ * KMS key without aws:kms), as S3 reports it: AES256 by default (S3's default since 2023); for SSE-KMS the key's
+ * ARN, the account's AWS managed key (aws/s3) when none is named.
+ */
+export function encryptionOf(headers: IncomingHttpHeaders, region: string, accountId: string): Record<string, string> {
+  const algorithm = header(headers, SSE);
+  const keyId = header(headers, SSE_KMS_KEY);
+  if (algorithm !== undefined && !SSE_ALGORITHMS.has(algorithm)) {
+    throw invalidArgument('The encryption method specified is not supported', SSE, algorithm);
+  }
+  if (!algorithm?.startsWith('aws:kms')) {
+    if (keyId !== undefined) {
+      throw invalidArgument('Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', SSE, algorithm ?? 'null');
+    }
+    return { [SSE]: 'AES256' };
+  }
+  const keyArn = (id: string) => (id.startsWith('arn:') || id.startsWith('alias/') ? id : `arn:aws:kms:${region}:${accountId}:key/${id}`);
+  return { [SSE]: algorithm, [SSE_KMS_KEY]: keyArn(keyId ?? awsManagedKeyId(region, accountId)) };
+}
+
+/** The id of the account's AWS managed key for S3 in a region: stable, shaped like a KMS key id. */
+function awsManagedKeyId(region: string, accountId: string): string {
+  const hex = createHash('sha256').update(`aws/s3:${region}:${accountId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The encryption headers among an object's or upload's stored headers, as every write and read answers them. */
+export function encryptionHeaders(stored: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { [SSE]: stored[SSE] ?? 'AES256' };
+  if (stored[SSE_KMS_KEY] !== undefined) out[SSE_KMS_KEY] = stored[SSE_KMS_KEY];
+  return out;
+}
+
+/** Headers S3 keeps with an object (or upload) and returns on reads, encryption included. */
+export function storedHeadersOf(headers: IncomingHttpHeaders, encryption: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { ...encryption };
   for (const name of STORED_HEADERS) {
     const v = header(headers, name);
     if (v !== undefined) out[name] = v;

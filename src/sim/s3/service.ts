@@ -19,6 +19,9 @@ const UNSUPPORTED_SUBRESOURCES = [
   'retention', 'select', 'session', 'tagging', 'torrent', 'versioning', 'versionId', 'versions', 'website',
 ];
 
+/** Writes that take If-None-Match / If-Match */
+const CONDITIONAL_WRITES = new Set(['PutObject', 'CompleteMultipartUpload']);
+
 /** What a path-style request addresses: `/`, `/{bucket}` or `/{bucket}/{key}`. */
 interface Target {
   bucket?: string;
@@ -168,6 +171,15 @@ export class S3Service implements SimService {
     '500': () => new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.'),
     '503': () => new S3Error(503, 'ServiceUnavailable', 'Please reduce your request rate.'),
     auth: () => new S3Error(400, 'ExpiredToken', 'The provided token has expired.'),
+    // S3 answers a conditional write that races another write of the same key this way (S3 error codes).
+    conflict: (operation, req) =>
+      CONDITIONAL_WRITES.has(operation) && (req.headers['if-none-match'] !== undefined || req.headers['if-match'] !== undefined)
+        ? new S3Error(
+            409,
+            'ConditionalRequestConflict',
+            'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.',
+          )
+        : undefined,
   };
 }
 
