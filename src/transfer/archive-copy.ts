@@ -161,22 +161,21 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
   );
 }
 
+/** A conditional write (If-None-Match): the client retries transient errors itself; one that raced another (409) is sent again here. */
+function conditionalWrite<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, send: () => Promise<T>): Promise<T> {
+  return retrying(ctx, archive, partNumber, send, isConditionalConflict);
+}
+
 async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
   if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
   const checksum = sha256Base64(data);
   let stored: StoredObject;
   try {
-    // The client retries transient errors itself; a write that raced another (409) is sent again here.
-    const result = await retrying(
-      ctx,
-      archive,
-      1,
-      () =>
-        ctx.s3.send(
-          new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum, IfNoneMatch: '*' }),
-          { abortSignal: ctx.signal },
-        ),
-      isConditionalConflict,
+    const result = await conditionalWrite(ctx, archive, 1, () =>
+      ctx.s3.send(
+        new PutObjectCommand({ ...objectSettings(ctx, archive), Body: data, ContentLength: data.length, ChecksumSHA256: checksum, IfNoneMatch: '*' }),
+        { abortSignal: ctx.signal },
+      ),
     );
     stored = { checksum, versionId: result.VersionId };
   } catch (e) {
@@ -327,24 +326,19 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
   ctx.state.updateArchive(archive.seq, { status: 'completing' });
   let stored: StoredObject | undefined;
   try {
-    const result = await retrying(
-      ctx,
-      archive,
-      0,
-      () =>
-        ctx.s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: ctx.bucket,
-            Key: archive.key!,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, ChecksumSHA256: p.checksum_sha256 })) },
-            ExpectedBucketOwner: ctx.expectedBucketOwner,
-            IfNoneMatch: '*',
-          }),
-          { abortSignal: ctx.signal },
-        ),
-      // Sent again after a race (409); if S3 then no longer has the upload, it is started over below.
-      isConditionalConflict,
+    // If S3 no longer has the upload after a race, it is started over below.
+    const result = await conditionalWrite(ctx, archive, 0, () =>
+      ctx.s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: ctx.bucket,
+          Key: archive.key!,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, ChecksumSHA256: p.checksum_sha256 })) },
+          ExpectedBucketOwner: ctx.expectedBucketOwner,
+          IfNoneMatch: '*',
+        }),
+        { abortSignal: ctx.signal },
+      ),
     );
     if (result.ChecksumSHA256 !== undefined && result.ChecksumSHA256 !== composite) {
       throw new ArchiveFailure(`S3 reports checksum ${result.ChecksumSHA256} for ${archive.key}, expected ${composite}`);
