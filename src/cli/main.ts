@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCheckCommand } from './check.js';
 import { registerCleanupCommand } from './cleanup.js';
 import { registerDemoCommand } from './demo.js';
+import { registerPlanCommand } from './plan.js';
 import { registerReportCommand } from './report.js';
 import { registerResumeCommand } from './resume.js';
 import { registerSimCommand } from './sim.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0]!.trimEnd() + '\n') });
+  registerPlanCommand(program);
   registerStartCommand(program);
   registerResumeCommand(program);
   registerStatusCommand(program);

@@ -7,6 +7,7 @@ import { describeScope } from '../inventory/scope.js';
 import { formatBytes } from '../ui/format.js';
 import { alreadyInS3, renderRequests } from '../ui/status.js';
 import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
+import type { Connection } from '../aws/connection.js';
 import { connectionFor, type ConnectionCliOptions } from './connection-options.js';
 import { EXIT } from './usage.js';
 
@@ -15,6 +16,8 @@ export interface RunOptions {
   progress: ProgressMode;
   /** Overrides of the connection the transfer recorded */
   connection?: ConnectionCliOptions;
+  /** What ends a run that was not interrupted, instead of the summary: returns the exit code (`plan`) */
+  finish?: (summary: TransferSummary, connection: Connection) => Promise<number>;
 }
 
 export function renderSummary(s: TransferSummary, vault: string): string {
@@ -38,7 +41,7 @@ export function renderSummary(s: TransferSummary, vault: string): string {
  */
 export async function runTransfer(state: TransferState, options: RunOptions): Promise<number> {
   const config = state.config();
-  let connection;
+  let connection: Connection;
   try {
     connection = await connectionFor(config, options.connection);
   } catch (e) {
@@ -74,6 +77,7 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
       process.stderr.write(`${renderSummary(summary, config.vault)}\nstopped; run \`glacier-copy resume --state ${state.path}\` to continue\n`);
       return EXIT.interrupted;
     }
+    if (options.finish) return await options.finish(summary, connection);
     process.stdout.write(`${renderSummary(summary, config.vault)}\n`);
     return summary.done ? EXIT.ok : EXIT.failed;
   } catch (e) {

@@ -7,7 +7,7 @@ import type { EngineEvent, EventSink } from '../events.js';
 import { fetchInventory, loadInventory, openInventoryFile, type LoadedInventory } from '../inventory/acquire.js';
 import { describeVaultInventory, scopeWarning, unlisted, type InventoryScope } from '../inventory/scope.js';
 import { InventoryFormatError } from '../inventory/index.js';
-import { createNamer } from '../naming/index.js';
+import { createNamer, type ArchiveNamer } from '../naming/index.js';
 import { recordAlreadyCopied } from '../plan/already-copied.js';
 import { planArchives } from '../plan/plan.js';
 import { RetrievalInitiator, type InitiateOutcome } from '../retrieve/initiator.js';
@@ -53,6 +53,8 @@ export interface EngineOptions {
   receivers: number;
   /** Copy cost assumed before any is measured */
   copyPrior?: CopyCostPrior;
+  /** Stop before the first retrieval, once the inventory is read and the archives are named (`plan`) */
+  planOnly?: boolean;
   /** Take over another transfer's marker on the target even when it looks alive */
   forceUnlock: boolean;
 }
@@ -169,6 +171,14 @@ export class TransferEngine {
       this.emit({ type: 'phase', phase: 'done' });
       return this.summary();
     }
+    // Read first: a bad naming-overrides file costs nothing.
+    const namer = await createNamer(this.config);
+    // A dry run (`plan`) retrieves nothing and writes nothing to the bucket: no marker, topic or queue.
+    if (this.options.planOnly) {
+      await this.prepare(namer, undefined, signal);
+      this.emit({ type: 'phase', phase: 'done' });
+      return this.summary();
+    }
     const lock = await TargetLock.acquire(this.clients.s3, this.config, { force: this.options.forceUnlock }).catch((e) => {
       throw e instanceof TargetLockedError ? e : asFatal(e, `cannot write the transfer's marker in bucket "${this.config.bucket}"`);
     });
@@ -180,7 +190,7 @@ export class TransferEngine {
       (message) => this.emit({ type: 'warning', message }),
     );
     try {
-      return await this.runHoldingTarget(signal);
+      return await this.runHoldingTarget(namer, signal);
     } finally {
       // A marker left behind (this fails, or the process is killed) is taken over by this transfer's `resume`.
       await lock.release().catch((e) => this.emit({ type: 'warning', message: `removing the transfer's marker failed: ${describeError(e)}` }));
@@ -188,8 +198,7 @@ export class TransferEngine {
   }
 
   /** Everything after validation, while this transfer holds the target's marker. */
-  private async runHoldingTarget(signal: AbortSignal): Promise<TransferSummary> {
-    const namer = await createNamer(this.config);
+  private async runHoldingTarget(namer: ArchiveNamer, signal: AbortSignal): Promise<TransferSummary> {
     // A user's inventory file is read before anything is created, so that a bad one costs nothing.
     if (this.config.inventoryFile && !this.state.transferInfo().inventoryDone) await this.inventory(undefined, signal);
     this.emit({ type: 'phase', phase: 'notifications' });
@@ -204,19 +213,7 @@ export class TransferEngine {
     const receiveSignal = AbortSignal.any([signal, stopReceiving.signal]);
     const receiving = Promise.all(Array.from({ length: this.options.receivers }, () => this.receiveLoop(channel.queueUrl, receiveSignal)));
     try {
-      if (!this.state.transferInfo().inventoryDone) await this.inventory(channel.topicArn, signal);
-      if (!this.state.transferInfo().planned) {
-        this.emit({ type: 'phase', phase: 'plan' });
-        const planned = planArchives(this.state, namer, this.emit);
-        this.emit({ type: 'planned', ...planned });
-      }
-      if (!this.state.transferInfo().alreadyCopiedChecked) {
-        this.emit({ type: 'phase', phase: 'already-in-s3' });
-        const found = await recordAlreadyCopied(this.clients.s3, this.state, signal);
-        // Interrupted part way, it is done again by `resume` (what it found is recorded).
-        if (!signal.aborted) this.state.setTransfer({ planned: PLAN_STAGE.alreadyCopiedChecked });
-        if (found.archives > 0) this.emit({ type: 'already-in-s3', ...found });
-      }
+      await this.prepare(namer, channel.topicArn, signal);
       this.emit({ type: 'phase', phase: 'copy' });
       this.state.retryTransientFailures();
       this.initiator = new RetrievalInitiator(this.clients.glacierSingleAttempt, {
@@ -244,6 +241,26 @@ export class TransferEngine {
     this.flushAccounting();
     this.emit({ type: 'phase', phase: 'done' });
     return this.summary();
+  }
+
+  /**
+   * What comes before any retrieval, each step done once: the inventory (without a topic, its job is polled),
+   * the keys, and the archives already in S3.
+   */
+  private async prepare(namer: ArchiveNamer, topicArn: string | undefined, signal: AbortSignal): Promise<void> {
+    if (!this.state.transferInfo().inventoryDone) await this.inventory(topicArn, signal);
+    if (!this.state.transferInfo().planned) {
+      this.emit({ type: 'phase', phase: 'plan' });
+      const planned = planArchives(this.state, namer, this.emit);
+      this.emit({ type: 'planned', ...planned });
+    }
+    if (!this.state.transferInfo().alreadyCopiedChecked) {
+      this.emit({ type: 'phase', phase: 'already-in-s3' });
+      const found = await recordAlreadyCopied(this.clients.s3, this.state, signal);
+      // Interrupted part way, it is done again by `resume` (what it found is recorded).
+      if (!signal.aborted) this.state.setTransfer({ planned: PLAN_STAGE.alreadyCopiedChecked });
+      if (found.archives > 0) this.emit({ type: 'already-in-s3', ...found });
+    }
   }
 
   private async inventory(topicArn: string | undefined, signal: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, describeError, httpStatusOf, isNotFound } from '../aws/errors.js';
+import { ConfigError, describeError, httpStatusOf, isConditionalConflict, isNotFound } from '../aws/errors.js';
 import type { TransferConfig } from '../state/db.js';
 
 /** How often a running transfer refreshes its marker: each refresh is a billed PutObject. */
@@ -50,7 +50,7 @@ export function isTargetLockKey(key: string): boolean {
   return key.endsWith('/') && key.includes('.glacier-copy-lock/');
 }
 
-const isConditionFailed = (e: unknown) => httpStatusOf(e) === 412 || httpStatusOf(e) === 409 || isNotFound(e);
+const isConditionFailed = (e: unknown) => httpStatusOf(e) === 412 || isNotFound(e);
 
 /**
  * A marker object in the bucket that says a transfer is copying a vault to this bucket and prefix, so that a
@@ -84,7 +84,8 @@ export class TargetLock {
         lock.etag = await lock.write({ IfNoneMatch: '*' });
         return lock;
       } catch (e) {
-        if (!isConditionFailed(e)) throw e;
+        // 409: another write of the marker was under way at that instant; look again.
+        if (!isConditionFailed(e) && !isConditionalConflict(e)) throw e;
       }
       const current = await readTargetLock(s3, config);
       if (!current) continue; // removed meanwhile
@@ -97,7 +98,7 @@ export class TargetLock {
         lock.etag = await lock.write({ IfMatch: current.etag });
         return lock;
       } catch (e) {
-        if (!isConditionFailed(e)) throw e; // another taker won: look again
+        if (!isConditionFailed(e) && !isConditionalConflict(e)) throw e; // another taker won, or was writing: look again
       }
     }
     throw new Error(`cannot take the marker s3://${config.bucket}/${key}: it keeps changing`);

@@ -72,7 +72,8 @@ describe('AWS behaviours the tool survives', () => {
   });
 
   it('sends a conditional write again after 409 ConditionalRequestConflict, within the archive’s copy, and fails nothing', async () => {
-    w.harness.sim.world.faults.configure('s3.PutObject:conflict@1+2;s3.CompleteMultipartUpload:conflict@1');
+    // The first PutObject is the transfer's marker on the target (which looks again after a 409 itself).
+    w.harness.sim.world.faults.configure('s3.PutObject:conflict@2+3;s3.CompleteMultipartUpload:conflict@1');
     const run = await copy('raced');
     await expectCopied(run, 'raced');
     expect(injected('s3.PutObject:conflict') + injected('s3.CompleteMultipartUpload:conflict')).toBe(3);

@@ -38,4 +38,20 @@ describe('the marker of a transfer on its target', () => {
     await lock.release();
     expect((await holder()).transferId).toBe('cccc');
   });
+
+  it('takes a 409 ConditionalRequestConflict (another write under way) for what it is: not a takeover', async () => {
+    const lock = await TargetLock.acquire(h.clients.s3, config('dddd'), { force: true });
+    h.sim.world.faults.configure('s3.PutObject:conflict@1+2');
+    let lost: string | undefined;
+    const errors: string[] = [];
+    lock.startHeartbeat((reason) => (lost = reason), (message) => errors.push(message), 20);
+    await waitUntil(() => errors.length >= 2, 'the conflicts are told');
+    const before = (await holder()).heartbeatAt;
+    await waitUntil(async () => (await holder()).heartbeatAt !== before, 'refreshed after the conflicts');
+    expect(lost).toBeUndefined();
+    expect(errors[0]).toMatch(/ConditionalRequestConflict/);
+    expect(h.sim.world.faults.injected.get('s3.PutObject:conflict')).toBe(2);
+    h.sim.world.faults.configure('');
+    await lock.release();
+  });
 });
