@@ -109,7 +109,7 @@ export function openInventoryFile(path: string): Readable {
  * The vault inventory from Glacier: the output of a succeeded inventory job still listed (recent), else of a
  * new inventory-retrieval job, whose id is recorded so that `resume` waits for the same job.
  */
-export async function fetchInventory(ctx: InventoryJobContext): Promise<LoadedInventory> {
+export async function fetchInventory(ctx: InventoryJobContext, tried: TriedJobs = { failed: 0, gone: new Set() }): Promise<LoadedInventory> {
   let jobId = ctx.state.transferInfo().inventoryJobId;
   if (!jobId) {
     const jobs = (await listVaultJobs(ctx.glacier, ctx.vault)).filter((j) => j.Action === 'InventoryRetrieval');
@@ -118,7 +118,7 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<LoadedIn
     // Only a whole-vault inventory will do: one asked for with a date range, a limit or a marker lists a part of
     // the vault, and copying from it would leave archives out while reporting done.
     const recent = jobs
-      .filter((j) => j.StatusCode === 'Succeeded' && isWholeVault(j.InventoryRetrievalParameters))
+      .filter((j) => j.StatusCode === 'Succeeded' && isWholeVault(j.InventoryRetrievalParameters) && !tried.gone.has(j.JobId!))
       .sort((a, b) => (b.CompletionDate ?? '').localeCompare(a.CompletionDate ?? ''))[0];
     let detail: string;
     if (recent) {
@@ -157,7 +157,8 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<LoadedIn
       if (!isNotFound(e)) throw e;
       // The job's output window passed (a long pause between runs): start over with a new one.
       ctx.state.setTransfer({ inventory_job_id: null });
-      return fetchInventory(ctx);
+      tried.gone.add(jobId);
+      return fetchInventory(ctx, tried);
     }
     if (job.StatusCode === 'Succeeded') {
       size = job.InventorySizeInBytes;
@@ -165,13 +166,17 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<LoadedIn
     }
     if (job.StatusCode === 'Failed') {
       ctx.state.setTransfer({ inventory_job_id: null });
-      throw new Error(`inventory job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`);
+      const failure = `inventory job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`;
+      if (++tried.failed >= MAX_FAILED_INVENTORY_JOBS) throw new Error(failure);
+      ctx.emit({ type: 'warning', message: `${failure}; requesting another` });
+      tried.gone.add(jobId);
+      return fetchInventory(ctx, tried);
     }
     await ctx.waitForJob(jobId);
     if (ctx.signal.aborted) throw ctx.signal.reason;
   }
   const expected = { vaultArnSuffix: `:vaults/${ctx.vault}`, naming: ctx.naming, fromGlacier: true };
-  return withRetries(
+  const loaded = await withRetries(
     async () => {
       const out = await ctx.glacier.send(new GetJobOutputCommand({ accountId: '-', vaultName: ctx.vault, jobId }), { abortSignal: ctx.signal });
       // Glacier sends no checksum with an inventory: its length is what tells a whole one.
@@ -185,5 +190,23 @@ export async function fetchInventory(ctx: InventoryJobContext): Promise<LoadedIn
       retryable: (e) => e instanceof InventoryFormatError || isRetryable(e),
       onRetry: (_, e) => ctx.emit({ type: 'warning', message: `reading inventory job ${jobId} failed (${describeError(e)}); fetching it again` }),
     },
-  );
+  ).catch((e: unknown) => {
+    if (!isNotFound(e)) throw e;
+    return undefined;
+  });
+  if (loaded) return loaded;
+  // Its output expired between the job's description and its download (a reused job near the end of its window).
+  ctx.emit({ type: 'warning', message: `the output of inventory job ${jobId} is gone (expired); requesting another inventory` });
+  ctx.state.setTransfer({ inventory_job_id: null });
+  tried.gone.add(jobId);
+  return fetchInventory(ctx, tried);
+}
+
+/** Inventory jobs that may fail (Glacier's own trouble) before the run gives up. */
+const MAX_FAILED_INVENTORY_JOBS = 3;
+
+/** Inventory jobs this run found failed or expired: never taken again. */
+interface TriedJobs {
+  failed: number;
+  gone: Set<string>;
 }
