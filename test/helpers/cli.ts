@@ -47,7 +47,7 @@ export interface CliProcess {
   readonly done: Promise<CliResult>;
 }
 
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     // AWS_* settings of the machine running the tests (profile, endpoint, region) must not leak into the run.

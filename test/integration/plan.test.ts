@@ -1,7 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GIB } from '../../src/plan/chunks.js';
-import { describeRun, resumeArgs, runCli } from '../helpers/cli.js';
+import { CLI_BIN, childEnv, describeRun, resumeArgs, runCli } from '../helpers/cli.js';
 import { MIB, expectCompleteCopy, mixedArchives, startCopyWorld, type CopyWorld } from '../helpers/copy-world.js';
 
 /** `start`'s arguments as `plan` takes them (the test helper writes `start` and an 8 MiB part size). */
@@ -85,5 +86,36 @@ describe('plan (start --dry-run): the cost and duration of a copy, before anythi
     const bad = await runCli([...asPlan(w.start({ vault: 'planned', bucket: 'plan-target', state: w.path('badprices.db') })), '--prices', prices]);
     expect(bad.code, describeRun(bad)).toBe(2);
     expect(bad.stderr).toMatch(/^glacier-copy: --prices .*prices\.json: /);
+  });
+
+  /** Runs the CLI in a pseudo-terminal (util-linux `script`), answering `reply` to its question; the screen as it was shown. */
+  function onTerminal(args: string[], reply: string): Promise<{ code: number | null; screen: string }> {
+    const command = [process.execPath, CLI_BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let answered = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      screen += chunk.toString();
+      if (!answered && screen.includes('go ahead? [y/N]')) {
+        answered = true;
+        child.stdin.write(`${reply}\n`);
+      }
+    });
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, screen })));
+  }
+
+  it.skipIf(!existsSync('/usr/bin/script'))('asks before spending on a terminal, showing the cost and duration in one line; no retrieves nothing, yes copies', async () => {
+    const args = w.start({ vault: 'planned', bucket: 'plan-target', state: w.path('asked.db'), extra: ['--prefix', 'asked/'] }).filter((a) => a !== '--json');
+    const before = w.recorder.requests.length;
+    const declined = await onTerminal(args, 'n');
+    expect(declined.code, declined.screen).toBe(0);
+    expect(declined.screen).toMatch(new RegExp(`${archives.length} archives, .* to copy: \\$\\d+\\.\\d\\d \\(then \\$\\d+\\.\\d\\d/month at DEEP_ARCHIVE\\), about \\d+h\\d\\dm–\\d+h\\d\\dm`));
+    expect(declined.screen).toContain('nothing was retrieved');
+    expect(w.recorder.requests.slice(before).filter((r) => r.jobType === 'archive-retrieval')).toHaveLength(0);
+
+    const accepted = await onTerminal(args.map((a) => (a === w.path('asked.db') ? w.path('asked-yes.db') : a)), 'y');
+    expect(accepted.code, accepted.screen).toBe(0);
+    expect(accepted.screen).toContain(`${archives.length}/${archives.length} archives verified in S3`);
+    expectCompleteCopy(await w.audit({ statePath: w.path('asked-yes.db'), vault: 'planned', bucket: 'plan-target', prefix: 'asked/' }), archives.length);
   });
 });
