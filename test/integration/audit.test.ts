@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { copyFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,8 @@ describe('report, check and resume --retry-failed: the audit trail of a transfer
   it('reports a failed archive, retries it once its cause is gone, and checks the bucket object by object', async () => {
     const state = w.path('audit.db');
     const s3 = w.harness.clients.s3;
+    // A bucket with versioning: each object's version is part of the audit trail.
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     // Something else already sits at the key of archive 3: the copy refuses to overwrite it.
     const blockedKey = 'audit/3-9437184.bin';
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: blockedKey, Body: 'not the archive' }));
@@ -98,6 +100,8 @@ describe('report, check and resume --retry-failed: the audit trail of a transfer
       expect(objects.get(row.s3_key as string)).toBe(archive.size);
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: row.s3_key as string, ChecksumMode: 'ENABLED' }));
       expect(row.s3_checksum).toBe(head.ChecksumSHA256);
+      expect(row.version_id).toBe(head.VersionId);
+      expect(row.version_id).toMatch(/^[A-Za-z0-9_-]{32}$/);
     }
 
     const clean = await runCli(['check', '--state', state]);

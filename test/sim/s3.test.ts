@@ -18,6 +18,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketLocationCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -26,6 +27,7 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -131,6 +133,33 @@ describe('simulated S3', () => {
   });
 
   describe('buckets', () => {
+    it('gives each write to a bucket with versioning a version id, answered on PUT, Complete, HEAD and GET; "null" once suspended', async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'versioned' }));
+      expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'versioned' }))).Status).toBeUndefined();
+      const plain = await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'before', Body: 'x' }));
+      expect(plain.VersionId).toBeUndefined();
+      await s3.send(new PutBucketVersioningCommand({ Bucket: 'versioned', VersioningConfiguration: { Status: 'Enabled' } }));
+      expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'versioned' }))).Status).toBe('Enabled');
+      const first = await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'k', Body: 'one' }));
+      const second = await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'k', Body: 'two' }));
+      expect(first.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(second.VersionId).not.toBe(first.VersionId);
+      expect((await s3.send(new HeadObjectCommand({ Bucket: 'versioned', Key: 'k' }))).VersionId).toBe(second.VersionId);
+      expect((await s3.send(new GetObjectCommand({ Bucket: 'versioned', Key: 'k' }))).VersionId).toBe(second.VersionId);
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'versioned', Key: 'mp' }));
+      const part = await s3.send(new UploadPartCommand({ Bucket: 'versioned', Key: 'mp', UploadId, PartNumber: 1, Body: 'p' }));
+      const done = await s3.send(
+        new CompleteMultipartUploadCommand({ Bucket: 'versioned', Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
+      );
+      expect(done.VersionId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect((await s3.send(new HeadObjectCommand({ Bucket: 'versioned', Key: 'mp' }))).VersionId).toBe(done.VersionId);
+      await s3.send(new PutBucketVersioningCommand({ Bucket: 'versioned', VersioningConfiguration: { Status: 'Suspended' } }));
+      expect((await s3.send(new PutObjectCommand({ Bucket: 'versioned', Key: 'k', Body: 'three' }))).VersionId).toBe('null');
+      await expect(s3.send(new PutBucketVersioningCommand({ Bucket: 'versioned', VersioningConfiguration: { Status: 'On' as 'Enabled' } }))).rejects.toMatchObject({
+        name: 'MalformedXML',
+      });
+    });
+
     it('creates, describes, lists and deletes buckets', async () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'lifecycle' }));
       const head = await s3.send(new HeadBucketCommand({ Bucket: 'lifecycle' }));

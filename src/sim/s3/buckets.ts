@@ -236,3 +236,18 @@ export async function listObjects(s3: S3Service, req: SimRequest, res: ServerRes
     CommonPrefixes: page.commonPrefixes,
   });
 }
+
+/** PutBucketVersioning: Enabled or Suspended (MFA delete is not simulated). */
+export async function putBucketVersioning(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name }: Target) {
+  const bucket = s3.bucketFor(req, name);
+  const body = (await req.body()).toString('utf8');
+  const status = xmlElements(body, 'Status').map((c) => unescapeXml(c).trim())[0];
+  if (status !== 'Enabled' && status !== 'Suspended') throw new S3Error(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+  await s3.store.setVersioning(bucket, status);
+  s3.sendEmpty(res, 200);
+}
+
+export async function getBucketVersioning(s3: S3Service, req: SimRequest, res: ServerResponse, { bucket: name }: Target) {
+  const bucket = s3.bucketFor(req, name);
+  s3.sendResult(res, 'VersioningConfiguration', bucket.versioning ? { Status: bucket.versioning } : {});
+}

@@ -3,6 +3,7 @@ import { unescapeXml, xmlElements, type SimRequest } from '../http.js';
 import { parseDeclaredBody, receiveBody } from './body.js';
 import { rollUp } from './buckets.js';
 import { checkKmsKey } from './kms.js';
+import { versionHeader } from './objects.js';
 import {
   CHECKSUM_ALGORITHMS,
   checksumElement,
@@ -249,7 +250,7 @@ function sendCompleteResult(s3: S3Service, req: SimRequest, res: ServerResponse,
       ETag: object.etag,
       ...(checksum && { [checksumElement(checksum.algorithm)]: checksum.value, ChecksumType: checksum.type }),
     },
-    encryptionHeaders(object.headers),
+    { ...encryptionHeaders(object.headers), ...versionHeader(object) },
   );
 }
 

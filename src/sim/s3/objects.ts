@@ -53,6 +53,7 @@ export async function putObject(s3: S3Service, req: SimRequest, res: ServerRespo
   await s3.store.putObject(bucket, object);
   s3.sendEmpty(res, 200, {
     etag: object.etag,
+    ...versionHeader(object),
     ...encryptionHeaders(object.headers),
     ...(object.checksum && {
       [checksumHeader(object.checksum.algorithm)]: object.checksum.value,
@@ -123,6 +124,7 @@ function objectHeaders(object: S3Object): Record<string, string> {
     'x-amz-server-side-encryption': 'AES256',
     ...object.headers,
   };
+  Object.assign(headers, versionHeader(object));
   for (const [k, v] of Object.entries(object.metadata)) headers[`x-amz-meta-${k}`] = v;
   // S3 leaves the storage class header out for STANDARD objects.
   if (object.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = object.storageClass;
@@ -233,4 +235,9 @@ export async function deleteObjects(s3: S3Service, req: SimRequest, res: ServerR
     deleted.push({ Key: key });
   }
   s3.sendResult(res, 'DeleteResult', { Deleted: quiet ? [] : deleted });
+}
+
+/** x-amz-version-id, for an object written to a bucket with versioning. */
+export function versionHeader(object: S3Object): Record<string, string> {
+  return object.versionId === undefined ? {} : { 'x-amz-version-id': object.versionId };
 }

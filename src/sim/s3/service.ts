@@ -16,7 +16,7 @@ const UNSUPPORTED_SUBRESOURCES = [
   'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metadataTable', 'metrics', 'notification', 'object-lock', 'ownershipControls',
   'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication', 'requestPayment', 'restore',
-  'retention', 'select', 'session', 'tagging', 'torrent', 'versioning', 'versionId', 'versions', 'website',
+  'retention', 'select', 'session', 'tagging', 'torrent', 'versionId', 'versions', 'website',
 ];
 
 /** Writes that take If-None-Match / If-Match */
@@ -62,6 +62,8 @@ export class S3Service implements SimService {
     if (target.bucket === undefined) {
       if (m === 'GET') return this.bind('ListBuckets', buckets.listBuckets, target);
     } else if (target.key === undefined) {
+      if (m === 'PUT' && q.has('versioning')) return this.bind('PutBucketVersioning', buckets.putBucketVersioning, target);
+      if (m === 'GET' && q.has('versioning')) return this.bind('GetBucketVersioning', buckets.getBucketVersioning, target);
       if (m === 'PUT') return this.bind('CreateBucket', buckets.createBucket, target);
       if (m === 'HEAD') return this.bind('HeadBucket', buckets.headBucket, target);
       if (m === 'DELETE') return this.bind('DeleteBucket', buckets.deleteBucket, target);

@@ -32,6 +32,8 @@ export interface S3Object {
   parts?: { size: number; checksum?: string }[];
   /** the multipart upload the object was completed from */
   uploadId?: string;
+  /** in a bucket with versioning: the version this write made ('null' while versioning is suspended) */
+  versionId?: string;
   segments: Segment[];
 }
 
@@ -65,6 +67,8 @@ export interface Bucket {
   /** object keys in S3's listing order (UTF-8 binary) */
   keys: string[];
   uploads: Map<string, Upload>;
+  /** PutBucketVersioning's status; absent until versioning is first configured */
+  versioning?: 'Enabled' | 'Suspended';
 }
 
 /** S3 lists keys in UTF-8 byte order, which is code point order; UTF-16 order differs for astral characters. */
@@ -96,6 +100,11 @@ export function keyIndex(keys: readonly string[], key: string, after = false): n
 
 let idCounter = 0;
 /** Ids that sort by creation: S3 lists a key's uploads in upload-id order, which is initiation order. */
+/** A version id as S3 makes them: 32 URL-safe characters. */
+function newVersionId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
 export function newId(): string {
   idCounter = (idCounter + 1) % 36 ** 4;
   const time = Date.now().toString(36).padStart(9, '0');
@@ -153,7 +162,15 @@ export class S3Store {
     }
   }
 
+  /** Records a bucket's versioning status (PutBucketVersioning). */
+  async setVersioning(bucket: Bucket, status: 'Enabled' | 'Suspended'): Promise<void> {
+    bucket.versioning = status;
+    if (this.root) await this.writeJson(join(this.root, 'buckets', `${bucket.name}.json`), { name: bucket.name, region: bucket.region, created: bucket.created, versioning: status });
+  }
+
   async putObject(bucket: Bucket, object: S3Object): Promise<void> {
+    // Each write to a bucket with versioning becomes a new version (earlier versions are not kept here).
+    if (bucket.versioning) object.versionId = bucket.versioning === 'Enabled' ? newVersionId() : 'null';
     const previous = bucket.objects.get(object.key);
     bucket.objects.set(object.key, object);
     if (!previous) bucket.keys.splice(keyIndex(bucket.keys, object.key), 0, object.key);
