@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, describeError, httpStatusOf, isConditionalConflict, isNotFound } from '../aws/errors.js';
 import type { TransferConfig } from '../state/db.js';
 
@@ -140,6 +140,9 @@ export class TargetLock {
         Bucket: this.config.bucket,
         Key: this.key,
         Body: JSON.stringify(holder),
+        // Also as metadata: read back with HeadObject (a body of the STANDARD class is readable too, but a HEAD
+        // is what every other check of the tool uses, and needs no body).
+        Metadata: holderMetadata(holder),
         ContentType: 'application/json',
         ExpectedBucketOwner: this.config.expectedBucketOwner,
         ServerSideEncryption: this.config.sse,
@@ -151,17 +154,32 @@ export class TargetLock {
   }
 }
 
+const METADATA: Record<keyof LockHolder, string> = {
+  transferId: 'transfer-id',
+  vault: 'vault',
+  host: 'host',
+  pid: 'pid',
+  startedAt: 'started-at',
+  heartbeatAt: 'heartbeat-at',
+};
+
+function holderMetadata(holder: LockHolder): Record<string, string> {
+  return Object.fromEntries(Object.entries(METADATA).map(([field, name]) => [name, String(holder[field as keyof LockHolder])]));
+}
+
 async function readTargetLock(s3: S3Client, config: LockConfig): Promise<{ holder: LockHolder; etag: string } | undefined> {
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: targetLockKey(config.prefix, config.vault), ExpectedBucketOwner: config.expectedBucketOwner }));
-    const text = await out.Body!.transformToString();
-    let holder: LockHolder;
-    try {
-      holder = JSON.parse(text) as LockHolder;
-    } catch {
-      // Not a marker this tool wrote: held by no one, and stale at once.
-      holder = { transferId: '', vault: config.vault, host: 'unknown', pid: 0, startedAt: '', heartbeatAt: '' };
-    }
+    const out = await s3.send(new HeadObjectCommand({ Bucket: config.bucket, Key: targetLockKey(config.prefix, config.vault), ExpectedBucketOwner: config.expectedBucketOwner }));
+    const m = out.Metadata ?? {};
+    // An object this tool did not write names no transfer: held by no one, and stale at once.
+    const holder: LockHolder = {
+      transferId: m[METADATA.transferId] ?? '',
+      vault: m[METADATA.vault] ?? config.vault,
+      host: m[METADATA.host] ?? 'unknown',
+      pid: Number(m[METADATA.pid] ?? 0),
+      startedAt: m[METADATA.startedAt] ?? '',
+      heartbeatAt: m[METADATA.heartbeatAt] ?? '',
+    };
     return { holder, etag: out.ETag! };
   } catch (e) {
     if (isNotFound(e)) return undefined;

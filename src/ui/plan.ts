@@ -4,6 +4,8 @@ import { formatBytes, formatDuration } from './format.js';
 const count = (n: number) => n.toLocaleString('en-US');
 const money = (n: number) => `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const HOUR = 3_600_000;
+/** Examples stay on one line: long descriptions and keys are cut in the middle. */
+const shorten = (text: string, max = 72) => (text.length <= max ? text : `${text.slice(0, max / 2 - 1)}…${text.slice(-(max / 2))}`);
 
 /** "5h–12h" plus the copy: the whole expected duration, as a range. */
 function durationRange(p: PlanReport): string {
@@ -35,7 +37,7 @@ export function renderPlan(p: PlanReport): string {
       `${count(n.collisions)} renamed (same key wanted by several); ${count(n.problems)} descriptions not readable in their format`,
   );
   for (const [kind, examples] of Object.entries(n.examples)) {
-    for (const e of examples) lines.push(`  ${kind}: ${JSON.stringify(e.description.slice(0, 80))} → ${e.key}${e.note ? ` (${e.note})` : ''}`);
+    for (const e of examples) lines.push(`  ${kind}: ${JSON.stringify(shorten(e.description))} → ${shorten(e.key)}${e.note ? ` (${shorten(e.note)})` : ''}`);
   }
   if (p.cost) {
     const c = p.cost;
