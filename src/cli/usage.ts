@@ -45,6 +45,8 @@ export function parseSizeOption(flag: string, unit: 'MiB' | 'GiB') {
     if (/^\d+(?:\.\d+)?$/.test(value.trim()) && bytes < MIN_PLAIN_BYTES) {
       throw new UsageError(`${flag} ${value}: a size needs a unit (did you mean ${value.trim()}${unit}?)`);
     }
+    // Every size the tool takes is a limit or a rate: zero would stop the copy, never finishing.
+    if (bytes === 0) throw new UsageError(`${flag} ${value}: must be more than zero`);
     return bytes;
   };
 }

@@ -78,6 +78,9 @@ describe('a transfer that cannot start', () => {
   ])('refuses %s %s without a unit, suggesting %s', (flag, value, suggestion) =>
     expectRefused(start([flag, value]), new RegExp(`^glacier-copy: ${flag} ${value}: a size needs a unit \\(did you mean ${suggestion}\\?\\)$`)));
 
+  it.each(['--max-staged', '--expected-throughput'])('refuses %s 0GiB: a limit of nothing would never finish', (flag) =>
+    expectRefused(start([flag, '0GiB']), new RegExp(`^glacier-copy: ${flag} 0GiB: must be more than zero$`)));
+
   it.each([
     ['an unknown key', 'arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000'],
     ['a malformed key', 'not-a-key'],
