@@ -3,6 +3,7 @@ import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, HeadBucketCo
 import type { AwsClients } from '../aws/clients.js';
 import { ConfigError, describeError, httpStatusOf, isCredentialsError, isNotFound } from '../aws/errors.js';
 import type { TransferConfig } from '../state/db.js';
+import { kmsCheckKey } from '../transfer/cleanup.js';
 
 /** Stops the whole run (not one archive): bad credentials, access denied. `resume` continues after a fix. */
 export class FatalTransferError extends Error {}
@@ -53,7 +54,7 @@ export async function validateTransfer(clients: AwsClients, config: CheckedConfi
 async function checkKmsKey(clients: AwsClients, config: CheckedConfig, region: string): Promise<void> {
   if (config.sse !== 'aws:kms') return;
   const { bucket: Bucket, expectedBucketOwner: ExpectedBucketOwner } = config;
-  const Key = `${config.prefix}.glacier-copy-kms-check-${config.transferId}`;
+  const Key = kmsCheckKey(config);
   let created;
   try {
     created = await clients.s3.send(
@@ -66,5 +67,7 @@ async function checkKmsKey(clients: AwsClients, config: CheckedConfig, region: s
     const needs = status === 403 ? '; the tool needs kms:GenerateDataKey and kms:Decrypt on the key (docs/iam-policy.json)' : '';
     throw new ConfigError(`${option}: S3 cannot encrypt with this KMS key in region ${region} (${describeError(e)})${needs}`);
   }
-  await clients.s3.send(new AbortMultipartUploadCommand({ Bucket, Key, ExpectedBucketOwner, UploadId: created.UploadId }));
+  // Left open by a failure here (or a crash), it is aborted with the transfer's other unused uploads.
+  await clients.s3.send(new AbortMultipartUploadCommand({ Bucket, Key, ExpectedBucketOwner, UploadId: created.UploadId })).catch(() => undefined);
 }
+
