@@ -70,4 +70,3 @@ async function checkKmsKey(clients: AwsClients, config: CheckedConfig, region: s
   // Left open by a failure here (or a crash), it is aborted with the transfer's other unused uploads.
   await clients.s3.send(new AbortMultipartUploadCommand({ Bucket, Key, ExpectedBucketOwner, UploadId: created.UploadId })).catch(() => undefined);
 }
-
