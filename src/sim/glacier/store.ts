@@ -240,8 +240,12 @@ export class GlacierStore {
    */
   startJob(job: Job, onComplete: (job: Job) => void): void {
     job.vault.jobs.add(job);
-    this.world.clock.after(this.delaySeconds(job) * 1000, () => {
-      if (!job.inventoryFormat || job.failure) return this.complete(job, onComplete);
+    const delayMs = this.delaySeconds(job) * 1000;
+    const dueMs = this.world.clock.nowMs() + delayMs;
+    this.world.clock.after(delayMs, () => {
+      // Completed when it was due: a timer that fires late (a busy event loop, a high time scale) delays its
+      // notice, not the job.
+      if (!job.inventoryFormat || job.failure) return this.complete(job, onComplete, dueMs);
       const { vault } = job;
       const last = this.lastInventory(vault);
       const { snapshot, marker } = selectInventory(last.snapshot, job.inventoryRange!);
@@ -259,8 +263,8 @@ export class GlacierStore {
     });
   }
 
-  private complete(job: Job, onComplete: (job: Job) => void): void {
-    const now = this.world.clock.nowMs();
+  private complete(job: Job, onComplete: (job: Job) => void, at = this.world.clock.nowMs()): void {
+    const now = at;
     job.status = job.failure ? 'Failed' : 'Succeeded';
     job.completionDate = new Date(now).toISOString();
     const windowMs = (job.expiresEarly ? OUTPUT_WINDOW_SECONDS / 100 : OUTPUT_WINDOW_SECONDS) * 1000;
