@@ -81,4 +81,5 @@ const saved = readdirSync(BENCH_DIR)
   .map((f) => JSON.parse(readFileSync(`${BENCH_DIR}${f}`, 'utf8')) as SavedSection)
   .sort((a, b) => Object.keys(SECTIONS).indexOf(a.section) - Object.keys(SECTIONS).indexOf(b.section));
 writeFileSync(`${BENCH_DIR}README.md`, readme(saved));
-console.log(`bench: results in ${BENCH_DIR} (README.md regenerated); ${allMet ? 'every target met' : 'some targets not met'}`);
+const verdict = wanted.length === 0 ? 'nothing measured' : allMet ? 'every target met' : 'some targets not met';
+console.log(`bench: results in ${BENCH_DIR} (README.md regenerated); ${verdict}`);
