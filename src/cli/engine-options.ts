@@ -7,6 +7,7 @@ import { parseDuration, parsePositiveInt, parseSizeOption } from './usage.js';
 export interface EngineCliOptions {
   concurrency?: number;
   archiveConcurrency?: number;
+  workers?: number;
   pollInterval?: number;
   maxStaged?: number;
   maxJobs?: number;
@@ -23,6 +24,7 @@ export function addEngineOptions(command: Command): Command {
   return command
     .option('--concurrency <n>', 'streams (parts, or archives written with one PutObject) copied at once (default 8)', parsePositiveInt('--concurrency'))
     .option('--archive-concurrency <n>', 'archives copied at once, to hide round trips of small ones (default 128)', parsePositiveInt('--archive-concurrency'))
+    .option('--workers <n>', 'worker threads that stream and hash the bytes (default: the cores available)', parsePositiveInt('--workers'))
     .option('--poll-interval <duration>', 'how often to ask Glacier about jobs if notifications are late (default 15m)', parseDuration)
     .option('--max-staged <size>', 'most bytes requested from Glacier and not yet copied (default: what the copy can take in the download window)', parseSizeOption('--max-staged', 'GiB'))
     .option('--max-jobs <n>', 'most retrieval jobs in flight (default: what the copy can take in the download window)', parsePositiveInt('--max-jobs'))
@@ -38,6 +40,7 @@ export function engineOptionsFrom(o: EngineCliOptions): Partial<EngineOptions> {
   const out: Partial<EngineOptions> = {};
   if (o.concurrency !== undefined) out.concurrency = o.concurrency;
   if (o.archiveConcurrency !== undefined) out.archiveConcurrency = o.archiveConcurrency;
+  if (o.workers !== undefined) out.workers = o.workers;
   if (o.pollInterval !== undefined) out.pollIntervalMs = o.pollInterval;
   if (o.maxStaged !== undefined) out.maxStagedBytes = o.maxStaged;
   if (o.maxJobs !== undefined) out.maxJobsInFlight = o.maxJobs;

@@ -8,6 +8,7 @@ import { formatBytes } from '../ui/format.js';
 import { alreadyInS3, renderRequests } from '../ui/status.js';
 import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
 import type { Connection } from '../aws/connection.js';
+import { WorkerPool } from '../transfer/worker-pool.js';
 import { connectionFor, type ConnectionCliOptions } from './connection-options.js';
 import { EXIT } from './usage.js';
 
@@ -50,12 +51,15 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   }
   const accounting = new Accounting();
   const engineOptions = { ...DEFAULT_ENGINE_OPTIONS, ...options.engine };
+  const onRequest = (service: 'glacier' | 's3' | 'sns' | 'sqs', operation: string) => accounting.request(service, operation);
   const clients = createAwsClients({
     ...connection,
-    // Every archive and stream in flight holds a connection, with room for job listings and notifications.
-    maxSockets: engineOptions.archiveConcurrency + engineOptions.concurrency + engineOptions.receivers + 8,
-    onRequest: (service, operation) => accounting.request(service, operation),
+    // Every archive in flight holds a connection, with room for job listings and notifications.
+    maxSockets: engineOptions.archiveConcurrency + engineOptions.receivers + 8,
+    onRequest,
   });
+  // Each worker's connections: as many as the streams it may be handed (all of them, when the others are busy).
+  const dataPlane = new WorkerPool({ workers: engineOptions.workers, clients: { ...connection, maxSockets: engineOptions.concurrency }, onRequest });
   const reporter = createProgressReporter(options.progress, state);
   const controller = new AbortController();
   // Every part in flight listens for Ctrl-C on this one signal.
@@ -70,7 +74,7 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const engine = new TransferEngine(state, clients, engineOptions, reporter.sink, accounting);
+    const engine = new TransferEngine(state, clients, engineOptions, reporter.sink, accounting, dataPlane);
     const summary = await engine.run(controller.signal);
     reporter.stop();
     if (controller.signal.aborted) {
@@ -88,6 +92,7 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     clients.destroy();
+    await dataPlane.close();
     state.close();
   }
 }

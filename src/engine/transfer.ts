@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paginateListJobs, type GlacierJobDescription } from '@aws-sdk/client-glacier';
 import pLimit from 'p-limit';
@@ -17,6 +18,7 @@ import { CopyCostModel, DEFAULT_WINDOW_SHARE, RetrievalPacer, type CopyCostPrior
 import { Accounting, requestFigures, type RequestFigures } from '../state/accounting.js';
 import { COUNTER, PLAN_STAGE, totalOf, type ArchiveRow, type ArchiveStatus, type TransferState } from '../state/db.js';
 import { copyArchive, JobExpiredError, planOf, UploadLostError, type ArchiveCopyContext, type StreamSlot } from '../transfer/archive-copy.js';
+import { threadDataPlane, type DataPlane } from '../transfer/data-plane.js';
 import { abortStaleUploads } from '../transfer/cleanup.js';
 import { TargetLock, TargetLockedError } from '../transfer/target-lock.js';
 import { FatalTransferError, asFatal, validateTransfer } from './validate.js';
@@ -57,11 +59,14 @@ export interface EngineOptions {
   planOnly?: boolean;
   /** Take over another transfer's marker on the target even when it looks alive */
   forceUnlock: boolean;
+  /** Worker threads that stream parts and archives (the CLI builds the pool; see run-transfer) */
+  workers: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   concurrency: 8,
   archiveConcurrency: 128,
+  workers: availableParallelism(),
   pollIntervalMs: 15 * 60_000,
   outputWindowMs: 24 * 3600_000,
   maxStagedBytes: Number.POSITIVE_INFINITY,
@@ -149,6 +154,8 @@ export class TransferEngine {
     options: Partial<EngineOptions>,
     private readonly emit: EventSink,
     private readonly accounting = new Accounting(),
+    /** Where parts and streamed archives are copied: this thread by default, a WorkerPool for the CLI */
+    private readonly dataPlane: DataPlane = threadDataPlane(clients),
   ) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     this.config = state.config();
@@ -752,7 +759,7 @@ export class TransferEngine {
       sse: this.config.sse && { algorithm: this.config.sse, kmsKeyId: this.config.sseKmsKeyId },
       glacier: this.clients.glacier,
       s3: this.clients.s3,
-      streamingS3: this.clients.streamingS3,
+      dataPlane: this.dataPlane,
       state: this.state,
       accounting: this.accounting,
       partSize: this.config.partSize,

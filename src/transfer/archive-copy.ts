@@ -17,7 +17,10 @@ import type { Accounting } from '../state/accounting.js';
 import { COUNTER, type ArchiveRow, type TransferState } from '../state/db.js';
 import { archiveTreeHash, compositeSha256, sha256Base64 } from '../verify/checksums.js';
 import { treeHashHex } from '../verify/tree-hash.js';
-import { copyPart, streamIntoRequest, streamRange, type RangeSource } from './part-copy.js';
+import type { DataPlane } from './data-plane.js';
+import { streamRange, treeHashFailure, type RangeSpec, type StoredObject } from './part-copy.js';
+
+export type { StoredObject };
 
 /** The archive's retrieval job output is gone (24 h window passed, or never existed): request it again. */
 export class JobExpiredError extends Error {
@@ -52,8 +55,8 @@ export interface ArchiveCopyContext {
   glacier: GlacierClient;
   /** S3 client with the SDK's retries, for calls whose body can be sent again */
   s3: S3Client;
-  /** S3 client without retries, for streamed parts (a stream cannot be rewound; we retry the whole part) */
-  streamingS3: S3Client;
+  /** Streams parts and whole archives (a stream cannot be rewound: each attempt is a whole part) */
+  dataPlane: DataPlane;
   state: TransferState;
   accounting: Accounting;
   /** Preferred part size of the transfer: archives up to it are written with one PutObject */
@@ -102,10 +105,6 @@ export function objectMetadata(archive: ArchiveRow): Record<string, string> {
   };
 }
 
-function treeHashFailure(archive: ArchiveRow, actual: string): ArchiveFailure {
-  return new ArchiveFailure(`retrieved bytes have tree hash ${actual}, the inventory says ${archive.tree_hash}`);
-}
-
 /** The archive's plan: the one its multipart upload was started with, else the one its size calls for now. */
 export function planOf(archive: ArchiveRow, partSize: number): ArchivePlan {
   if (archive.upload_id) {
@@ -120,14 +119,14 @@ export function planOf(archive: ArchiveRow, partSize: number): ArchivePlan {
  */
 export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow): Promise<void> {
   if (archive.size === 0) return putBuffered(ctx, archive, Buffer.alloc(0), EMPTY_TREE_HASH);
-  const source: RangeSource = { glacier: ctx.glacier, vault: ctx.vault, archiveId: archive.archive_id, archiveSize: archive.size, jobId: archive.job_id! };
+  const source: RangeSpec = { vault: ctx.vault, archiveId: archive.archive_id, archiveSize: archive.size, jobId: archive.job_id! };
   const onBytes = (n: number) => ctx.emit({ type: 'bytes', n });
   const plan = planOf(archive, ctx.partSize);
   if (plan.method === 'buffered') {
     // Tiny: held in memory (not in a stream slot), so many can be in flight to hide round trips.
     const { data, treeHash } = await retrying(ctx, archive, 1, async () => {
       const chunks: Buffer[] = [];
-      const verified = await streamRange(source, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
+      const verified = await streamRange({ ...source, glacier: ctx.glacier }, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
       return { data: Buffer.concat(chunks), treeHash: verified.treeHash };
     });
     return putBuffered(ctx, archive, data, treeHash);
@@ -167,7 +166,7 @@ function conditionalWrite<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partN
 }
 
 async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: Buffer, treeHash: string): Promise<void> {
-  if (treeHash !== archive.tree_hash) throw treeHashFailure(archive, treeHash);
+  if (treeHash !== archive.tree_hash) throw treeHashFailure(archive.tree_hash, treeHash);
   const checksum = sha256Base64(data);
   let stored: StoredObject;
   try {
@@ -187,34 +186,11 @@ async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: B
   recordVerified(ctx, archive, stored);
 }
 
-/**
- * One GetJobOutput streamed into one PutObject: one billed request. The tree hash is checked before the body
- * ends (streamIntoRequest), so S3 stores the object only if its bytes are the archive's.
- */
-async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSource, onBytes: (n: number) => void): Promise<void> {
+/** One GetJobOutput streamed into one PutObject: one billed request, ended only if its bytes are the archive's. */
+async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSpec, onBytes: (n: number) => void): Promise<void> {
   let stored: StoredObject;
   try {
-    const { result } = await retrying(ctx, archive, 1, () =>
-      streamIntoRequest(
-        source,
-        [{ start: 0, end: archive.size - 1 }],
-        (body, length, signal) =>
-          ctx.streamingS3.send(
-            new PutObjectCommand({ ...objectSettings(ctx, archive), Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*' }),
-            { abortSignal: signal },
-          ),
-        {
-          signal: ctx.signal,
-          onBytes,
-          // The whole archive's tree hash must be the inventory's before S3 may complete the object.
-          beforeEnd: ([whole]) => {
-            if (whole!.treeHash !== archive.tree_hash) throw treeHashFailure(archive, whole!.treeHash);
-          },
-        },
-      ),
-    );
-    if (!result.ChecksumSHA256) throw new Error(`S3 did not confirm the SHA-256 of ${archive.key}`);
-    stored = { checksum: result.ChecksumSHA256, versionId: result.VersionId };
+    stored = await retrying(ctx, archive, 1, () => ctx.dataPlane.putStreamed(source, objectSettings(ctx, archive), archive.tree_hash, { signal: ctx.signal, onBytes }));
   } catch (e) {
     if (!isPreconditionFailed(e)) throw e;
     // An earlier attempt whose answer was lost stored it (only verified bodies are ever ended), or it is not ours.
@@ -224,13 +200,6 @@ async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source:
   }
   recordVerified(ctx, archive, stored);
 }
-
-/** The object an archive became: S3's checksum of it, and its version in a versioned bucket. */
-export interface StoredObject {
-  checksum: string;
-  versionId?: string;
-}
-
 
 /** The archive is in S3 and verified: its job and upload records are no longer needed. */
 function recordVerified(ctx: ArchiveCopyContext, archive: ArchiveRow, stored: StoredObject): void {
@@ -262,7 +231,7 @@ async function ensureUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, plan: 
   return uploadId;
 }
 
-async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan: ArchivePlan, source: RangeSource, onBytes: (n: number) => void) {
+async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan: ArchivePlan, source: RangeSpec, onBytes: (n: number) => void) {
   const uploadId = await ensureUpload(ctx, archive, plan);
   const done = new Set(ctx.state.parts(archive.seq).map((p) => p.part_number));
   // One failing part stops its siblings: they would fail the same way (expired job) or waste retrievals.
@@ -279,9 +248,9 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan:
         const { ranges } = partRanges(archive.size, plan, partNumber);
         try {
           const part = await retrying(partCtx, archive, partNumber, () =>
-            copyPart(
+            ctx.dataPlane.copyPart(
               source,
-              { s3: ctx.streamingS3, bucket: ctx.bucket, key: archive.key!, uploadId, partNumber, expectedBucketOwner: ctx.expectedBucketOwner },
+              { bucket: ctx.bucket, key: archive.key!, uploadId, partNumber, expectedBucketOwner: ctx.expectedBucketOwner },
               ranges,
               { signal, onBytes },
             ),
@@ -320,7 +289,7 @@ async function completeUpload(ctx: ArchiveCopyContext, archive: ArchiveRow, uplo
       .send(new AbortMultipartUploadCommand({ Bucket: ctx.bucket, Key: archive.key!, UploadId: uploadId, ExpectedBucketOwner: ctx.expectedBucketOwner }))
       .catch(() => undefined); // cleanup aborts it later if this fails
     ctx.state.forgetUpload(archive.seq);
-    throw treeHashFailure(archive, treeHash);
+    throw treeHashFailure(archive.tree_hash, treeHash);
   }
   const composite = compositeSha256(parts.map((p) => p.checksum_sha256));
   ctx.state.updateArchive(archive.seq, { status: 'completing' });

@@ -1,16 +1,31 @@
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
-import { UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ChunkVerificationError } from '../aws/errors.js';
+import { PutObjectCommand, UploadPartCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
+import { ArchiveFailure, ChunkVerificationError } from '../aws/errors.js';
 import { TreeHasher, isTreeHashAligned } from '../verify/tree-hash.js';
 
-export interface RangeSource {
-  glacier: GlacierClient;
+/** Where a range's bytes come from: plain data, so that a worker thread can be handed it. */
+export interface RangeSpec {
   vault: string;
   archiveId: string;
   archiveSize: number;
   jobId: string;
+}
+
+export interface RangeSource extends RangeSpec {
+  glacier: GlacierClient;
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** What a streaming copy is told while it runs: when to stop, and how many bytes passed (for progress). */
+export interface StreamOptions {
+  signal?: AbortSignal;
+  onBytes?: (n: number) => void;
 }
 
 /** Bytes of one download range, verified against the tree hash Glacier sends with it. */
@@ -65,13 +80,16 @@ export async function streamRange(
   return { ...range, treeHash: actual };
 }
 
-export interface PartTarget {
-  s3: S3Client;
+export interface PartSpec {
   bucket: string;
   key: string;
   uploadId: string;
   partNumber: number;
   expectedBucketOwner?: string;
+}
+
+export interface PartTarget extends PartSpec {
+  s3: S3Client;
 }
 
 export interface CopiedPart {
@@ -134,8 +152,8 @@ export async function streamIntoRequest<R>(
 export async function copyPart(
   source: RangeSource,
   target: PartTarget,
-  ranges: { start: number; end: number }[],
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  ranges: ByteRange[],
+  options: StreamOptions = {},
 ): Promise<CopiedPart> {
   const { result, ranges: verified } = await streamIntoRequest(
     source,
@@ -160,4 +178,39 @@ export async function copyPart(
     throw new Error(`S3 did not confirm the SHA-256 of part ${target.partNumber} of ${target.key}`);
   }
   return { etag: result.ETag, checksumSha256: result.ChecksumSHA256, ranges: verified };
+}
+
+/** A streamed PutObject's settings: everything but its body, which the copy supplies. */
+export type PutSpec = Omit<PutObjectCommandInput, 'Body' | 'ContentLength' | 'ChecksumAlgorithm' | 'ChecksumSHA256' | 'IfNoneMatch'> & { Bucket: string; Key: string };
+
+/** The object an archive became: S3's checksum of it, and its version in a versioned bucket. */
+export interface StoredObject {
+  checksum: string;
+  versionId?: string;
+}
+
+export function treeHashFailure(inventoryTreeHash: string, actual: string): ArchiveFailure {
+  return new ArchiveFailure(`retrieved bytes have tree hash ${actual}, the inventory says ${inventoryTreeHash}`);
+}
+
+/**
+ * One GetJobOutput of a whole archive streamed into one PutObject (If-None-Match: *): one billed request. The
+ * archive's tree hash must be the inventory's before the body ends, so S3 stores the object only if its bytes
+ * are the archive's.
+ */
+export async function putStreamed(source: RangeSource, s3: S3Client, put: PutSpec, inventoryTreeHash: string, options: StreamOptions = {}): Promise<StoredObject> {
+  const { result } = await streamIntoRequest(
+    source,
+    [{ start: 0, end: source.archiveSize - 1 }],
+    (body, length, signal) =>
+      s3.send(new PutObjectCommand({ ...put, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*' }), { abortSignal: signal }),
+    {
+      ...options,
+      beforeEnd: ([whole]) => {
+        if (whole!.treeHash !== inventoryTreeHash) throw treeHashFailure(inventoryTreeHash, whole!.treeHash);
+      },
+    },
+  );
+  if (!result.ChecksumSHA256) throw new Error(`S3 did not confirm the SHA-256 of ${put.Key}`);
+  return { checksum: result.ChecksumSHA256, versionId: result.VersionId };
 }

@@ -3,7 +3,8 @@
  * /usr/bin/time, for its CPU seconds and peak memory), and the environment both get.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,10 +38,52 @@ export function startSim(args: string[]): Promise<SimProcess> {
   });
 }
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU seconds (user + system) so far of each live thread of a process, by thread id, from /proc. */
+export type ThreadCpu = Map<number, { name: string; seconds: number }>;
+
+export function threadCpu(pid: number): ThreadCpu {
+  const out: ThreadCpu = new Map();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // the process has ended
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The name is in parentheses and may hold spaces; the fields after it start at field 3 (state).
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      out.set(Number(tid), { name: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU each thread spent between two snapshots (threads born in between count from zero). */
+export function cpuBetween(before: ThreadCpu, after: ThreadCpu): { name: string; seconds: number }[] {
+  return [...after].map(([tid, t]) => ({ name: t.name, seconds: t.seconds - (before.get(tid)?.seconds ?? 0) }));
+}
+
+/** The pid of /usr/bin/time's only child (the tool's node process), once it has started. */
+function childPid(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ')[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ToolRun {
   code: number | null;
-  /** `--json` events with the wall-clock time (ms) each line arrived */
-  events: { at: number; event: Record<string, unknown> }[];
+  /** `--json` events with the wall-clock time (ms) each line arrived, and the tool's CPU by thread then */
+  events: { at: number; event: Record<string, unknown>; cpu: ThreadCpu }[];
   /** stdout lines that are not events (the summary) */
   text: string[];
   stderr: string;
@@ -74,7 +117,9 @@ export function runTool(args: string[], options: ToolOptions = {}): Promise<Tool
       return;
     }
     const event = JSON.parse(line) as Record<string, unknown>;
-    events.push({ at: Date.now(), event });
+    const pid = childPid(child.pid!);
+    // Snapshots cost a few /proc reads: taken for the events a benchmark measures between, not for progress.
+    events.push({ at: Date.now(), event, cpu: pid !== undefined && event.type !== 'bytes' ? threadCpu(pid) : new Map() });
     if (options.stopAt?.(event)) process.kill(-child.pid!, 'SIGINT');
   });
   return new Promise((resolve, reject) => {

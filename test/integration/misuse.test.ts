@@ -54,6 +54,7 @@ describe('bad input and misuse', () => {
     [['--part-size', '12MiB'], /invalid --part-size/],
     [['--part-size', 'lots'], /not a size: "lots"/],
     [['--concurrency', '0'], /--concurrency must be a positive integer/],
+    [['--workers', '0'], /--workers must be a positive integer/],
     [['--inventory', '/nonexistent/inventory.json'], /--inventory file not found/],
   ])('refuses %j before spending anything', (extra, message) => expectRefused(extra, message));
 
