@@ -18,37 +18,6 @@ const row = (i: number) => `${String(i).repeat(138).slice(0, 138)},file-${i}.txt
 const WHOLE = `ArchiveId,ArchiveDescription,CreationDate,Size,SHA256TreeHash\r\n${[1, 2, 3].map(row).join('')}`;
 
 describe("downloading Glacier's inventory", () => {
-  it('fetches again a download shorter than the job says, even one cut at a line end that reads as a whole CSV', async () => {
-    const glacier = new GlacierClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-    const mock = mockClient(glacier);
-    mock.on(DescribeJobCommand).resolves({ StatusCode: 'Succeeded', InventorySizeInBytes: Buffer.byteLength(WHOLE) });
-    const cut = WHOLE.slice(0, WHOLE.length - row(3).length);
-    mock
-      .on(GetJobOutputCommand)
-      .resolvesOnce({ body: Readable.from([Buffer.from(cut)]) as never })
-      .resolves({ body: Readable.from([Buffer.from(WHOLE)]) as never });
-    const state = TransferState.create(join(dir, 'cut.db'), { transferId: 't', vault: 'v', bucket: 'b', prefix: '', storageClass: 'DEEP_ARCHIVE', tier: 'Bulk', partSize: 8 << 20 });
-    state.setTransfer({ inventory_job_id: 'job-1' });
-    const events: EngineEvent[] = [];
-    try {
-      const loaded = await fetchInventory({
-        glacier,
-        naming: { prefix: '' },
-        vault: 'v',
-        transferId: 't',
-        state,
-        emit: (e) => events.push(e),
-        signal: new AbortController().signal,
-        waitForJob: async () => undefined,
-      });
-      expect(loaded).toMatchObject({ archives: 3, listed: 3 });
-      expect(mock.commandCalls(GetJobOutputCommand)).toHaveLength(2);
-      expect(events).toContainEqual(expect.objectContaining({ type: 'warning', message: expect.stringMatching(/holds \d+ bytes, Glacier's job says \d+.*fetching it again/) }));
-    } finally {
-      state.close();
-    }
-  });
-
   const newState = (name: string) =>
     TransferState.create(join(dir, name), { transferId: 't', vault: 'v', bucket: 'b', prefix: '', storageClass: 'DEEP_ARCHIVE', tier: 'Bulk', partSize: 8 << 20 });
   const fetchWith = (glacier: GlacierClient, state: TransferState, events: EngineEvent[]) =>
@@ -62,6 +31,28 @@ describe("downloading Glacier's inventory", () => {
       signal: new AbortController().signal,
       waitForJob: async () => undefined,
     });
+  it('fetches again a download shorter than the job says, even one cut at a line end that reads as a whole CSV', async () => {
+    const glacier = new GlacierClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const mock = mockClient(glacier);
+    mock.on(DescribeJobCommand).resolves({ StatusCode: 'Succeeded', InventorySizeInBytes: Buffer.byteLength(WHOLE) });
+    const cut = WHOLE.slice(0, WHOLE.length - row(3).length);
+    mock
+      .on(GetJobOutputCommand)
+      .resolvesOnce({ body: Readable.from([Buffer.from(cut)]) as never })
+      .resolves({ body: Readable.from([Buffer.from(WHOLE)]) as never });
+    const state = newState('cut.db');
+    state.setTransfer({ inventory_job_id: 'job-1' });
+    const events: EngineEvent[] = [];
+    try {
+      const loaded = await fetchWith(glacier, state, events);
+      expect(loaded).toMatchObject({ archives: 3, listed: 3 });
+      expect(mock.commandCalls(GetJobOutputCommand)).toHaveLength(2);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'warning', message: expect.stringMatching(/holds \d+ bytes, Glacier's job says \d+.*fetching it again/) }));
+    } finally {
+      state.close();
+    }
+  });
+
   const gone = () => new ResourceNotFoundException({ message: 'The job ID was not found', $metadata: { httpStatusCode: 404 } });
 
   it('requests a new inventory when a reused job’s output expires before it is downloaded, and never takes that job again', async () => {
