@@ -55,7 +55,9 @@ describe('resume after the process is killed with SIGKILL', () => {
         {
           name: 'killed-mid-parts',
           seed: 'k-parts',
-          archives: [20, 30, 26, 17, 28, 24].map((mib, i) => ({ size: mib * MIB + i * 4099, description: `big/${i}.bin` })),
+          // Eight or nine 8 MiB parts each: more than the four streams, so that when the 7th part is sent the first
+          // archive (whichever it is) has three parts done and cannot be complete yet.
+          archives: [60, 70, 66, 57, 68, 64].map((mib, i) => ({ size: mib * MIB + i * 4099, description: `big/${i}.bin` })),
         },
       ],
       buckets: ['after-inventory-kill', 'after-verified-kill', 'after-parts-kill'],
