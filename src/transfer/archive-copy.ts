@@ -129,18 +129,27 @@ export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow):
       const chunks: Buffer[] = [];
       const verified = await streamRange(source, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
       return { data: Buffer.concat(chunks), treeHash: verified.treeHash };
-    });
+    }, isRetryable, wholeRange(archive));
     return putBuffered(ctx, archive, data, treeHash);
   }
   if (plan.method === 'streamed') return ctx.limit(() => putStreamed(ctx, archive, source, onBytes));
   return copyMultipart(ctx, archive, plan, source, onBytes);
 }
 
+/** The bytes a retried request carries, as logs name them (HTTP's Range syntax). */
+function byteRange(start: number, end: number): string {
+  return `bytes=${start}-${end}`;
+}
+
+function wholeRange(archive: ArchiveRow): string {
+  return byteRange(0, archive.size - 1);
+}
+
 /**
  * Retries one unit of work (`retryable`: the transient errors by default); a vanished job output surfaces as
  * JobExpiredError. Part 0 is the CompleteMultipartUpload.
  */
-function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>, retryable = isRetryable): Promise<T> {
+function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>, retryable = isRetryable, range?: string): Promise<T> {
   return withRetries(
     async () => {
       try {
@@ -156,7 +165,7 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
       attempts: ctx.maxAttempts,
       signal: ctx.signal,
       retryable,
-      onRetry: (attempt, e) => ctx.emit({ type: 'part-retry', archiveId: archive.archive_id, partNumber, attempt, reason: describeError(e) }),
+      onRetry: (attempt, e) => ctx.emit({ type: 'part-retry', archiveId: archive.archive_id, partNumber, attempt, reason: describeError(e), ...(range && { range }) }),
     },
   );
 }
@@ -212,6 +221,8 @@ async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source:
           },
         },
       ),
+      isRetryable,
+      wholeRange(archive),
     );
     if (!result.ChecksumSHA256) throw new Error(`S3 did not confirm the SHA-256 of ${archive.key}`);
     stored = { checksum: result.ChecksumSHA256, versionId: result.VersionId };
@@ -285,6 +296,8 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan:
               ranges,
               { signal, onBytes },
             ),
+            isRetryable,
+            byteRange(ranges[0]!.start, ranges.at(-1)!.end),
           );
           ctx.state.defer(() =>
             ctx.state.recordPart({

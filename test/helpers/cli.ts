@@ -20,8 +20,12 @@ export interface CliResult {
   stderr: string;
   /** stdout's JSON event lines, in order */
   events: CliEvent[];
-  /** stdout's other lines (the human summary printed at the end) */
+  /** The human summary of a `--json` run: the `text` of its final `summary` event ('' when there is none) */
   summary: string;
+  /** The final `summary` event of a `--json` run */
+  summaryEvent?: CliEvent;
+  /** stdout's lines that are not JSON (none in a `--json` run) */
+  text: string;
   /** killed by us (kill()), rather than by the timeout */
   killed: boolean;
   timedOut: boolean;
@@ -118,7 +122,9 @@ export function spawnCli(args: string[], options: CliRunOptions = {}): CliProces
         w.reject(new Error(`glacier-copy ${args[0]} ended (code ${code}, signal ${signal}) before the awaited event; stderr: ${stderr.trim()}`));
       }
       waiters.clear();
-      resolve({ code, signal, stdout, stderr, events, summary: other.join('\n'), killed, timedOut });
+      const summaryEvent = events.findLast((e) => e.type === 'summary');
+      const summary = typeof summaryEvent?.text === 'string' ? summaryEvent.text : '';
+      resolve({ code, signal, stdout, stderr, events, summary, summaryEvent, text: other.join('\n'), killed, timedOut });
     });
   });
   done.catch(() => undefined);
@@ -189,6 +195,6 @@ export function eventsOf(result: { events: CliEvent[] }, type: string): CliEvent
 
 /** A readable account of a run, for assertion messages. */
 export function describeRun(r: CliResult): string {
-  const notable = r.events.filter((e) => !['bytes', 'job-initiated', 'job-ready', 'archive-verified', 'inventory-progress'].includes(e.type));
-  return `exit ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr: ${r.stderr.trim()}\nsummary: ${r.summary}\nevents: ${notable.map((e) => JSON.stringify(e)).join('\n')}`;
+  const notable = r.events.filter((e) => !['bytes', 'job-initiated', 'job-ready', 'archive-verified', 'inventory-progress', 'summary'].includes(e.type));
+  return `exit ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr: ${r.stderr.trim()}\nsummary: ${r.summary}${r.text ? `\nother output: ${r.text}` : ''}\nevents: ${notable.map((e) => JSON.stringify(e)).join('\n')}`;
 }
