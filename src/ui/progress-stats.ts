@@ -102,7 +102,7 @@ export class ProgressStats {
         snapshot.inventory = { waiting: { jobId: w.jobId, elapsedMs: now - w.requestedAt, expected: w.expected } };
       }
     }
-    if (this.phase === 'copy') snapshot.eta = this.eta(counts, bytesPerSecond, now);
+    if (isCopying(snapshot)) snapshot.eta = this.eta(counts, bytesPerSecond, now);
     return snapshot;
   }
 
@@ -117,6 +117,11 @@ export class ProgressStats {
     const { min, max } = this.options.tierWaitHours;
     return { minMs: Math.max(0, since + min * HOUR - now) + copyMs, maxMs: Math.max(0, since + max * HOUR - now) + copyMs };
   }
+}
+
+/** The copy and what ends it: the phases whose progress is archives and bytes. */
+export function isCopying(s: ProgressSnapshot): boolean {
+  return s.phase === 'copy' || s.phase === 'cleanup';
 }
 
 /** "3m20s", or "5h00m–12h00m" when Glacier's wait makes it a range. */

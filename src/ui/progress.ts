@@ -3,7 +3,7 @@ import type { EngineEvent, EventSink } from '../events.js';
 import type { TransferState } from '../state/db.js';
 import { describeEvent } from './describe.js';
 import { formatBytes } from './format.js';
-import { describeInventory, describeProgress, formatRate, formatSpan, ProgressStats, type ProgressSnapshot, type ProgressStatsOptions } from './progress-stats.js';
+import { describeInventory, describeProgress, formatRate, isCopying, formatSpan, ProgressStats, type ProgressSnapshot, type ProgressStatsOptions } from './progress-stats.js';
 import { isRepeatedKind, RepeatedEvents } from './repeats.js';
 
 export type ProgressMode = 'bars' | 'lines' | 'json' | 'quiet';
@@ -95,6 +95,8 @@ export function createProgressReporter(state: TransferState, options: ProgressOp
     },
     stop: () => {
       clearInterval(timer);
+      // Where it ended, with the rate it ran at: the last progress line, or the bars' last look.
+      view.update(stats.snapshot(state.counts()));
       flushRepeats(true);
       view.stop();
     },
@@ -144,7 +146,7 @@ function barsView(out: NodeJS.WriteStream): View {
         rows[0]!.update(0, { text: ` ${inventory}` });
         return;
       }
-      if (s.phase !== 'copy') return;
+      if (!isCopying(s)) return;
       show('bars');
       const a = s.archives;
       rows[0]!.setTotal(Math.max(1, a.total));

@@ -38,7 +38,12 @@ export interface CliRunOptions {
   timeoutMs?: number;
   /** Called for every event line as it arrives */
   onEvent?: (event: CliEvent) => void;
+  /** Run in a pseudo-terminal (120x40): stdout is then the screen, stdout and stderr together */
+  terminal?: boolean;
 }
+
+/** Runs a command in a pseudo-terminal (python3's pty module: there is no pty package among our dependencies). */
+const PTY_HELPER = fileURLToPath(new URL('./in-terminal.py', import.meta.url));
 
 /** A running CLI process: its events so far, waiting for events, and SIGKILL at a chosen moment. */
 export interface CliProcess {
@@ -69,7 +74,8 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 /** Starts `node bin/glacier-copy ARGS…` and follows its stdout event by event. */
 export function spawnCli(args: string[], options: CliRunOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = options.terminal ? ['python3', PTY_HELPER, process.execPath, CLI_BIN, ...args] : [process.execPath, CLI_BIN, ...args];
+  const child = spawn(command[0]!, command.slice(1), { env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   const events: CliEvent[] = [];
   const other: string[] = [];
   let stdout = '';
