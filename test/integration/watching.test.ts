@@ -136,6 +136,18 @@ describe('watching a run', () => {
     expect(watched.events[0]).toMatchObject({ running: false, finished: true, resume: { stayFailed: 1, request: 0, retry: 0 } });
   });
 
+  it('refuses a progress interval under a second and a log file it cannot write, leaving no state', async () => {
+    const base = ['start', '--vault', 'lines', '--bucket', 'lines-target', '--endpoint-url', w.endpoint, '--region', 'us-east-1'];
+    const fast = await runCli([...base, '--state', w.path('fast.db'), '--progress-interval', '500ms']);
+    expect(fast.code).toBe(2);
+    expect(fast.stderr.trim()).toBe('glacier-copy: --progress-interval 500ms: an interval must be at least 1s');
+    const state = w.path('unlogged.db');
+    const unlogged = await runCli([...base, '--state', state, '--log-file', '/dev/null/run.log']);
+    expect(unlogged.code, describeRun(unlogged)).toBe(2);
+    expect(unlogged.stderr.trim()).toMatch(/^glacier-copy: cannot write the log file \/dev\/null\/run\.log: .* \(pass --log-file\)$/);
+    expect(existsSync(state)).toBe(false);
+  });
+
   it('suggests the closest name on a typo, for commands and their options', async () => {
     const command = await runCli(['strat']);
     expect(command.code).toBe(2);
