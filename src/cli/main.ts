@@ -12,6 +12,7 @@ import { StateError } from '../state/db.js';
 import { StateLockedError } from '../state/lock.js';
 import { EXIT, UsageError } from './usage.js';
 import { jsonFromOutput, wantsJson } from './output-options.js';
+import { writeJsonLine } from '../ui/progress.js';
 import { VERSION } from '../version.js';
 import { ConfigError, isStateStorageError } from '../aws/errors.js';
 
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!failure) return EXIT.ok;
     if (!(e instanceof CommanderError)) process.stderr.write(`glacier-copy: ${failure.message}\n`);
     // With --json, stdout ends with the error as an event: a reader of stdout alone learns how the run ended.
-    if (wantsJson(argv)) process.stdout.write(`${JSON.stringify({ type: 'error', ...failure, at: new Date().toISOString() })}\n`);
+    if (wantsJson(argv)) writeJsonLine({ type: 'error', ...failure });
     return failure.exitCode;
   }
 }

@@ -25,18 +25,24 @@ export interface ProgressReporter {
   stop(): void;
 }
 
-/** One JSON line per event on stdout (bytes summed per second), nothing else: what `--json` prints. */
-export function writeJsonLine(event: object): void {
-  process.stdout.write(`${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`);
+/** An event as `--json` prints it: one line, stamped with the time. */
+function jsonLine(event: object): string {
+  return `${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`;
 }
 
+/** Writes one event to stdout, the only thing `--json` puts there. */
+export function writeJsonLine(event: object): void {
+  process.stdout.write(jsonLine(event));
+}
+
+/** Every event (bytes summed per second) as a JSON line on stdout. */
 function jsonReporter(): ProgressReporter {
   let bytes = 0;
   // Lines of one turn of the event loop go out in one write: hundreds of events a second, not hundreds of writes.
   let pending = '';
   const writeLine = (event: object) => {
     if (pending === '') setImmediate(flushLines);
-    pending += `${JSON.stringify({ ...event, at: new Date().toISOString() })}\n`;
+    pending += jsonLine(event);
   };
   const flushLines = () => {
     if (pending !== '') process.stdout.write(pending);
@@ -129,9 +135,11 @@ function barsView(out: NodeJS.WriteStream): View {
     cliProgress.Presets.shades_classic,
   );
   let rows: cliProgress.SingleBar[] = [];
+  let shown: 'text' | 'bars' | undefined;
   /** One row of text (the inventory), or the two bars of the copy: a change of kind replaces the rows. */
   const show = (kind: 'text' | 'bars') => {
-    if ((kind === 'text') === (rows.length === 1)) return;
+    if (shown === kind) return;
+    shown = kind;
     for (const row of rows) bars.remove(row);
     rows = kind === 'text' ? [bars.create(1, 0, { text: '' })] : [bars.create(1, 0, { label: 'archives', detail: '' }), bars.create(1, 0, { label: 'bytes   ', detail: '' })];
   };
