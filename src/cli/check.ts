@@ -4,6 +4,7 @@ import { TransferState } from '../state/db.js';
 import { checkBucket, type CheckProblem, type CheckTotals } from '../verify/bucket-check.js';
 import { addConnectionOptions, connectionFor, type ConnectionCliOptions } from './connection-options.js';
 import { DEFAULT_STATE_FILE } from './start.js';
+import { addJsonOption } from './output-options.js';
 import { EXIT, parsePositiveInt } from './usage.js';
 
 function describeProblem(p: CheckProblem): string {
@@ -32,8 +33,8 @@ export function registerCheckCommand(program: Command): void {
     .description("check the bucket against the transfer's state: every archive's object present, unchanged, at its storage class")
     .option('--state <file>', 'state file of the transfer', DEFAULT_STATE_FILE)
     .option('--one-way', 'do not count objects under the prefix that belong to no archive as a difference')
-    .option('--concurrency <n>', 'HeadObject requests in flight', parsePositiveInt('--concurrency'), 32)
-    .option('--json', 'print each difference and the totals as JSON lines');
+    .option('--concurrency <n>', 'HeadObject requests in flight', parsePositiveInt('--concurrency'), 32);
+  addJsonOption(command, 'print each difference and the totals as JSON lines');
   addConnectionOptions(command, true).action(async (opts: ConnectionCliOptions & { state: string; oneWay?: boolean; concurrency: number; json?: boolean }) => {
     const state = TransferState.open(opts.state, { readonly: true });
     let clients: AwsClients | undefined;

@@ -11,9 +11,19 @@ import { registerStatusCommand } from './status.js';
 import { StateError } from '../state/db.js';
 import { StateLockedError } from '../state/lock.js';
 import { EXIT, UsageError } from './usage.js';
+import { jsonFromOutput, wantsJson } from './output-options.js';
+import { writeJsonLine } from '../ui/progress.js';
 import { VERSION } from '../version.js';
 import { ConfigError, isStateStorageError } from '../aws/errors.js';
 
+
+function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
+}
 
 export function buildProgram(): Command {
   const program = new Command('glacier-copy')
@@ -21,7 +31,9 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showSuggestionAfterError()
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0]!.trimEnd() + '\n') });
+    // One line: the suggestion commander puts on a line of its own ("(Did you mean start?)") joins the error.
+    .configureOutput({ outputError: (str, write) => write(`${oneLine(str)}\n`) })
+    .hook('preAction', jsonFromOutput);
   registerPlanCommand(program);
   registerStartCommand(program);
   registerResumeCommand(program);
@@ -35,25 +47,32 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** An error as its one line for people and its exit code; undefined for --help and --version (exit 0). */
+function describeFailure(e: unknown): { message: string; exitCode: number } | undefined {
+  if (e instanceof CommanderError) {
+    // --help and --version end in a CommanderError with exit code 0; commander has printed the others.
+    return e.exitCode === 0 ? undefined : { message: oneLine(e.message), exitCode: EXIT.usage };
+  }
+  if (e instanceof UsageError || e instanceof ConfigError || e instanceof StateError || e instanceof StateLockedError) {
+    return { message: e.message, exitCode: EXIT.usage };
+  }
+  if (isStateStorageError(e)) {
+    return { message: `cannot write the state file: ${(e as Error).message}; free space (or fix the file's disk), then run \`glacier-copy resume\``, exitCode: EXIT.failed };
+  }
+  return { message: (e as Error).message.split('\n')[0]!, exitCode: EXIT.failed };
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version end in a CommanderError with exit code 0.
-      return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof StateError || e instanceof StateLockedError) {
-      process.stderr.write(`glacier-copy: ${e.message}\n`);
-      return EXIT.usage;
-    }
-    if (isStateStorageError(e)) {
-      process.stderr.write(`glacier-copy: cannot write the state file: ${(e as Error).message}; free space (or fix the file's disk), then run \`glacier-copy resume\`\n`);
-      return EXIT.failed;
-    }
-    process.stderr.write(`glacier-copy: ${(e as Error).message.split('\n')[0]}\n`);
-    return EXIT.failed;
+    const failure = describeFailure(e);
+    if (!failure) return EXIT.ok;
+    if (!(e instanceof CommanderError)) process.stderr.write(`glacier-copy: ${failure.message}\n`);
+    // With --json, stdout ends with the error as an event: a reader of stdout alone learns how the run ended.
+    if (wantsJson(argv)) writeJsonLine({ type: 'error', ...failure });
+    return failure.exitCode;
   }
 }
 

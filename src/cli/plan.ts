@@ -5,7 +5,7 @@ import { loadPrices, DEFAULT_PRICES_FILE, PriceTableError } from '../plan/cost.j
 import { buildPlanReport, type PlanReport } from '../plan/plan-report.js';
 import type { TransferState } from '../state/db.js';
 import { renderPlan, renderPlanLine } from '../ui/plan.js';
-import { engineOptionsFrom, progressModeFrom } from './engine-options.js';
+import { engineOptionsFrom, progressModeFrom, viewOptionsFrom } from './engine-options.js';
 import { runTransfer } from './run-transfer.js';
 import { EXIT, UsageError } from './usage.js';
 import { addTransferOptions, startTransfer, type TransferCliOptions } from './start.js';
@@ -36,6 +36,7 @@ export async function runPlan(state: TransferState, opts: TransferCliOptions, sh
   const bytesPerSecond = opts.expectedThroughput ?? (1000 * 1024 * 1024) / DEFAULT_PRIOR.msPerMiB;
   return runTransfer(state, {
     engine: { ...engineOptionsFrom(opts), planOnly: true },
+    ...viewOptionsFrom(opts),
     // The plan is the output: progress shows only while the inventory is read.
     progress: opts.json ? 'quiet' : progressModeFrom(opts),
     connection: opts,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TransferState } from '../state/db.js';
 import { addConnectionOptions, type ConnectionCliOptions } from './connection-options.js';
-import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
+import { addEngineOptions, engineOptionsFrom, viewOptionsFrom, type EngineCliOptions } from './engine-options.js';
 import { runTransfer } from './run-transfer.js';
 import { DEFAULT_STATE_FILE } from './start.js';
 
@@ -14,6 +14,6 @@ export function registerResumeCommand(program: Command): void {
   addEngineOptions(addConnectionOptions(command, true)).action(async (opts: EngineCliOptions & ConnectionCliOptions & { state: string; retryFailed?: boolean }) => {
     const state = TransferState.open(opts.state);
     if (opts.retryFailed) process.stderr.write(`trying ${state.retryAllFailures()} failed archives again\n`);
-    process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts), connection: opts });
+    process.exitCode = await runTransfer(state, { engine: engineOptionsFrom(opts), ...viewOptionsFrom(opts), connection: opts });
   });
 }

@@ -6,15 +6,23 @@ import type { TransferState } from '../state/db.js';
 import { describeScope } from '../inventory/scope.js';
 import { formatBytes } from '../ui/format.js';
 import { alreadyInS3, renderRequests } from '../ui/status.js';
-import { createProgressReporter, type ProgressMode } from '../ui/progress.js';
+import { createProgressReporter, DEFAULT_PROGRESS_INTERVAL_MS, writeJsonLine, type ProgressMode } from '../ui/progress.js';
+import { defaultLogFile, openEventLog, type EventLog, type LogOptions } from '../ui/log.js';
+import { TIER_WAIT_HOURS } from '../plan/cost.js';
+import { DEFAULT_PRIOR } from '../retrieve/pacing.js';
+import type { EventSink } from '../events.js';
 import type { Connection } from '../aws/connection.js';
 import { WorkerPool } from '../transfer/worker-pool.js';
 import { connectionFor, type ConnectionCliOptions } from './connection-options.js';
-import { EXIT } from './usage.js';
+import { EXIT, UsageError } from './usage.js';
 
 export interface RunOptions {
   engine: Partial<EngineOptions>;
   progress: ProgressMode;
+  /** Progress lines (without a terminal) and counts of repeated events, once per this (default a minute) */
+  progressIntervalMs?: number;
+  /** The run's JSON log: beside the state file, at level info, unless told otherwise */
+  log?: Partial<LogOptions>;
   /** Overrides of the connection the transfer recorded */
   connection?: ConnectionCliOptions;
   /** What ends a run that was not interrupted, instead of the summary: returns the exit code (`plan`) */
@@ -36,6 +44,14 @@ export function renderSummary(s: TransferSummary, vault: string): string {
   return lines.filter(Boolean).join('\n');
 }
 
+function openLog(statePath: string, options: Partial<LogOptions> = {}, context: Parameters<typeof openEventLog>[2]): EventLog {
+  try {
+    return openEventLog(statePath, { level: 'info', ...options }, context);
+  } catch (e) {
+    throw new UsageError(`cannot write the log file ${options.file ?? defaultLogFile(statePath)}: ${(e as Error).message} (pass --log-file)`);
+  }
+}
+
 /**
  * Runs the engine on a transfer state with the terminal attached: progress, Ctrl-C (in-flight work is
  * recorded, exit 130), and a summary. Returns the exit code; closes the state.
@@ -43,8 +59,10 @@ export function renderSummary(s: TransferSummary, vault: string): string {
 export async function runTransfer(state: TransferState, options: RunOptions): Promise<number> {
   const config = state.config();
   let connection: Connection;
+  let log: EventLog;
   try {
     connection = await connectionFor(config, options.connection);
+    log = openLog(state.path, options.log, config);
   } catch (e) {
     state.close();
     throw e;
@@ -60,7 +78,17 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   });
   // Each worker's connections: as many as the streams it may be handed (all of them, when the others are busy).
   const dataPlane = new WorkerPool({ workers: engineOptions.workers, clients: { ...connection, maxSockets: engineOptions.concurrency }, onRequest });
-  const reporter = createProgressReporter(options.progress, state);
+  const reporter = createProgressReporter(state, {
+    mode: options.progress,
+    intervalMs: options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+    logFile: log.file,
+    tierWaitHours: TIER_WAIT_HOURS[config.tier] ?? TIER_WAIT_HOURS.Bulk!,
+    expectedBytesPerSecond: (1000 * 1024 * 1024) / (engineOptions.copyPrior ?? DEFAULT_PRIOR).msPerMiB,
+  });
+  const sink: EventSink = (e) => {
+    log.sink(e);
+    reporter.sink(e);
+  };
   const controller = new AbortController();
   // Every part in flight listens for Ctrl-C on this one signal.
   setMaxListeners(0, controller.signal);
@@ -74,21 +102,26 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const engine = new TransferEngine(state, clients, engineOptions, reporter.sink, accounting, dataPlane);
+    const engine = new TransferEngine(state, clients, engineOptions, sink, accounting, dataPlane);
     const summary = await engine.run(controller.signal);
     reporter.stop();
-    if (controller.signal.aborted) {
-      process.stderr.write(`${renderSummary(summary, config.vault)}\nstopped; run \`glacier-copy resume --state ${state.path}\` to continue\n`);
-      return EXIT.interrupted;
-    }
-    if (options.finish) return await options.finish(summary, connection);
-    process.stdout.write(`${renderSummary(summary, config.vault)}\n`);
-    return summary.done ? EXIT.ok : EXIT.failed;
+    const interrupted = controller.signal.aborted;
+    if (!interrupted && options.finish) return await options.finish(summary, connection);
+    const exitCode = interrupted ? EXIT.interrupted : summary.done ? EXIT.ok : EXIT.failed;
+    const text = renderSummary(summary, config.vault);
+    log.summary({ ...summary, exitCode });
+    // With --json, stdout carries JSON only: the summary is an event, and its text goes to stderr for people.
+    if (options.progress === 'json') writeJsonLine({ type: 'summary', ...summary, interrupted, exitCode, text });
+    if (interrupted) process.stderr.write(`${text}\nstopped; run \`glacier-copy resume --state ${state.path}\` to continue\n`);
+    else (options.progress === 'json' ? process.stderr : process.stdout).write(`${text}\n`);
+    return exitCode;
   } catch (e) {
     reporter.stop();
+    log.error(e);
     if (controller.signal.aborted) return EXIT.interrupted;
     throw e;
   } finally {
+    log.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     clients.destroy();

@@ -5,9 +5,10 @@ import { DEFAULT_PART_SIZE, isValidPartSize } from '../plan/chunks.js';
 import { resolveConnection } from '../aws/connection.js';
 import { TransferState } from '../state/db.js';
 import { addConnectionOptions, connectionOptionsFrom, type ConnectionCliOptions } from './connection-options.js';
-import { addEngineOptions, engineOptionsFrom, progressModeFrom, type EngineCliOptions } from './engine-options.js';
+import { addEngineOptions, engineOptionsFrom, viewOptionsFrom, type EngineCliOptions } from './engine-options.js';
 import { confirmPlan, runPlan, showPlan } from './plan.js';
 import { runTransfer } from './run-transfer.js';
+import { defaultLogFile } from '../ui/log.js';
 import { EXIT, UsageError, parseSizeOption } from './usage.js';
 
 export const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'];
@@ -125,7 +126,10 @@ export async function startTransfer(opts: TransferCliOptions): Promise<void> {
     const after = TransferState.open(opts.state, { readonly: true });
     const untouched = after.isUntouched();
     after.close();
-    if (untouched) for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${opts.state}${suffix}`, { force: true });
+    if (untouched) {
+      for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${opts.state}${suffix}`, { force: true });
+      if (opts.logFile === undefined) rmSync(defaultLogFile(opts.state), { force: true });
+    }
     throw e;
   }
 }
@@ -143,5 +147,5 @@ async function runStarted(state: TransferState, opts: TransferCliOptions): Promi
     if (code !== EXIT.ok || !answer.yes) return code;
     state = TransferState.open(opts.state);
   }
-  return runTransfer(state, { engine: engineOptionsFrom(opts), progress: progressModeFrom(opts) });
+  return runTransfer(state, { engine: engineOptionsFrom(opts), ...viewOptionsFrom(opts) });
 }

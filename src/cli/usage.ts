@@ -58,3 +58,12 @@ export function parseDuration(value: string): number {
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
   return Number(m[1]) * factor;
 }
+
+/** A repeating interval (`--watch`, `--progress-interval`): at least a second, or the screen fills with lines. */
+export function parseInterval(flag: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms < 1000) throw new UsageError(`${flag} ${value}: an interval must be at least 1s`);
+    return ms;
+  };
+}

@@ -100,6 +100,9 @@ function isWholeVault(p: { StartDate?: string; EndDate?: string; Limit?: string;
   return !p?.StartDate && !p?.EndDate && !p?.Limit && !p?.Marker;
 }
 
+/** AWS's documented completion time of inventory-retrieval jobs, in hours. */
+export const INVENTORY_WAIT_HOURS = { min: 3, max: 5 };
+
 /** A user-supplied inventory file. */
 export function openInventoryFile(path: string): Readable {
   return createReadStream(path);
@@ -172,6 +175,7 @@ export async function fetchInventory(ctx: InventoryJobContext, tried: TriedJobs 
       tried.gone.add(jobId);
       return fetchInventory(ctx, tried);
     }
+    ctx.emit({ type: 'inventory-waiting', jobId, requestedAt: job.CreationDate ?? new Date().toISOString(), expectedHours: INVENTORY_WAIT_HOURS });
     await ctx.waitForJob(jobId);
     if (ctx.signal.aborted) throw ctx.signal.reason;
   }

@@ -728,6 +728,11 @@ export class TransferState {
     });
   }
 
+  /** Failed archives the next run tries again (a passing reason) */
+  retryableFailureCount(): number {
+    return (this.stmt(`SELECT count(*) AS n FROM archives WHERE status = ${CODE.failed} AND retryable = 1`).get() as { n: number }).n;
+  }
+
   anyRetryableFailure(): boolean {
     return this.stmt(`SELECT 1 FROM archives WHERE status = ${CODE.failed} AND retryable = 1 LIMIT 1`).get() !== undefined;
   }

@@ -128,18 +128,27 @@ export async function copyArchive(ctx: ArchiveCopyContext, archive: ArchiveRow):
       const chunks: Buffer[] = [];
       const verified = await streamRange({ ...source, glacier: ctx.glacier }, { start: 0, end: archive.size - 1 }, (c) => void chunks.push(c), { signal: ctx.signal, onBytes });
       return { data: Buffer.concat(chunks), treeHash: verified.treeHash };
-    });
+    }, isRetryable, wholeRange(archive));
     return putBuffered(ctx, archive, data, treeHash);
   }
   if (plan.method === 'streamed') return ctx.limit(() => putStreamed(ctx, archive, source, onBytes));
   return copyMultipart(ctx, archive, plan, source, onBytes);
 }
 
+/** The bytes a retried request carries, as logs name them (HTTP's Range syntax). */
+function byteRange(start: number, end: number): string {
+  return `bytes=${start}-${end}`;
+}
+
+function wholeRange(archive: ArchiveRow): string {
+  return byteRange(0, archive.size - 1);
+}
+
 /**
  * Retries one unit of work (`retryable`: the transient errors by default); a vanished job output surfaces as
  * JobExpiredError. Part 0 is the CompleteMultipartUpload.
  */
-function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>, retryable = isRetryable): Promise<T> {
+function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: number, fn: () => Promise<T>, retryable = isRetryable, range?: string): Promise<T> {
   return withRetries(
     async () => {
       try {
@@ -155,7 +164,7 @@ function retrying<T>(ctx: ArchiveCopyContext, archive: ArchiveRow, partNumber: n
       attempts: ctx.maxAttempts,
       signal: ctx.signal,
       retryable,
-      onRetry: (attempt, e) => ctx.emit({ type: 'part-retry', archiveId: archive.archive_id, partNumber, attempt, reason: describeError(e) }),
+      onRetry: (attempt, e) => ctx.emit({ type: 'part-retry', archiveId: archive.archive_id, partNumber, attempt, reason: describeError(e), ...(range && { range }) }),
     },
   );
 }
@@ -190,7 +199,14 @@ async function putBuffered(ctx: ArchiveCopyContext, archive: ArchiveRow, data: B
 async function putStreamed(ctx: ArchiveCopyContext, archive: ArchiveRow, source: RangeSpec, onBytes: (n: number) => void): Promise<void> {
   let stored: StoredObject;
   try {
-    stored = await retrying(ctx, archive, 1, () => ctx.dataPlane.putStreamed(source, objectSettings(ctx, archive), archive.tree_hash, { signal: ctx.signal, onBytes }));
+    stored = await retrying(
+      ctx,
+      archive,
+      1,
+      () => ctx.dataPlane.putStreamed(source, objectSettings(ctx, archive), archive.tree_hash, { signal: ctx.signal, onBytes }),
+      isRetryable,
+      wholeRange(archive),
+    );
   } catch (e) {
     if (!isPreconditionFailed(e)) throw e;
     // An earlier attempt whose answer was lost stored it (only verified bodies are ever ended), or it is not ours.
@@ -254,6 +270,8 @@ async function copyMultipart(ctx: ArchiveCopyContext, archive: ArchiveRow, plan:
               ranges,
               { signal, onBytes },
             ),
+            isRetryable,
+            byteRange(ranges[0]!.start, ranges.at(-1)!.end),
           );
           ctx.state.defer(() =>
             ctx.state.recordPart({

@@ -1,4 +1,6 @@
-import { COUNTER, type TransferState } from '../state/db.js';
+import { COUNTER, type Counts, type TransferState } from '../state/db.js';
+
+const SHOWN_FAILURES = 20;
 import type { RequestFigures } from '../state/accounting.js';
 import { summarize } from '../engine/transfer.js';
 import { formatBytes, formatDuration } from './format.js';
@@ -25,10 +27,30 @@ export interface StatusReport {
   failures: { archiveId: string; key: string | null; reason: string }[];
   /** What the inventory copied from covers, once it is read */
   inventoryScope?: InventoryScope;
+  /** A process runs the transfer now */
+  running: boolean;
+  /** What `glacier-copy resume` would do */
+  resume: ResumePlan;
+}
+
+/** What `resume` would do with the transfer as it stands. */
+export interface ResumePlan {
+  /** The inventory is still to be read (or awaited from Glacier) */
+  inventory: boolean;
+  /** Archives to request from Glacier: not requested yet, or failed for a passing reason */
+  request: number;
+  /** Retrievals requested, not ready yet */
+  await: number;
+  /** Archives whose retrieval is ready: copied first */
+  copy: number;
+  /** Among `request`: failed archives tried again (a passing reason: an outage, throttling) */
+  retry: number;
+  /** Failed for a lasting reason: stay failed unless `--retry-failed` */
+  stayFailed: number;
 }
 
 /** Reads only the state file: safe while a transfer runs, and without credentials. */
-export function statusReport(state: TransferState): StatusReport {
+export function statusReport(state: TransferState, running = false): StatusReport {
   const config = state.config();
   const counts = state.counts();
   const info = state.transferInfo();
@@ -63,14 +85,41 @@ export function statusReport(state: TransferState): StatusReport {
     finished: info.finishedAt !== undefined,
     failures: summary.failed,
     inventoryScope: summary.inventoryScope,
+    running,
+    resume: resumePlan(state, counts),
   };
+}
+
+function resumePlan(state: TransferState, counts: Counts): ResumePlan {
+  const retry = state.retryableFailureCount();
+  return {
+    inventory: !state.transferInfo().inventoryDone,
+    request: counts.planned.archives + retry,
+    await: counts.requesting.archives + counts.requested.archives,
+    copy: counts.staged.archives + counts.completing.archives,
+    retry,
+    stayFailed: counts.failed.archives - retry,
+  };
+}
+
+/** What `resume` would do, in one line. */
+export function renderResumePlan(p: ResumePlan, finished: boolean): string {
+  const steps = [
+    p.inventory ? 'reads the inventory (waiting for Glacier\'s job if needed)' : '',
+    p.copy > 0 ? `copies ${p.copy} archives whose retrieval is ready` : '',
+    p.await > 0 ? `waits for ${p.await} retrievals requested` : '',
+    p.request > 0 ? `requests ${p.request} archives from Glacier${p.retry > 0 ? ` (${p.retry} of them failed for a passing reason and are tried again)` : ''}` : '',
+  ].filter(Boolean);
+  const lasting = p.stayFailed > 0 ? `${p.stayFailed} failed for a lasting reason stay failed (\`resume --retry-failed\` tries them once the cause is fixed)` : '';
+  if (steps.length === 0) return finished && !lasting ? 'nothing to do: the transfer is finished' : lasting || 'nothing to do';
+  return [steps.join(', then '), lasting].filter(Boolean).join('; ');
 }
 
 export function renderStatus(r: StatusReport): string {
   const line = (label: string, c: { archives: number; bytes: number }) =>
     `  ${label.padEnd(12)} ${String(c.archives).padStart(9)} archives  ${formatBytes(c.bytes).padStart(11)}`;
   const out = [
-    `transfer ${r.transferId}: vault ${r.vault} → s3://${r.bucket}/${r.prefix} (${r.storageClass})${r.finished ? ' — finished' : ''}`,
+    `transfer ${r.transferId}: vault ${r.vault} → s3://${r.bucket}/${r.prefix} (${r.storageClass})${r.finished ? ' — finished' : r.running ? ' — running' : ' — not running'}`,
     line('inventoried', r.inventoried),
     ...(r.inventoryScope ? describeScope(r.inventoryScope, r.vault).map((l) => `  ${l}`) : []),
     ...(['waiting', 'requested', 'staged', 'downloading', 'verified', 'failed'] as const).map((s) => line(s, r.stages[s])),
@@ -82,7 +131,9 @@ export function renderStatus(r: StatusReport): string {
     `  throughput   ${r.throughputBytesPerSecond ? `${formatBytes(r.throughputBytesPerSecond)}/s` : 'not measured yet'}` +
       (r.etaSeconds !== undefined ? `, copy ETA ${formatDuration(r.etaSeconds * 1000)} once retrievals are ready` : ''),
   );
-  for (const f of r.failures.slice(0, 20)) out.push(`  failed: ${f.key ?? f.archiveId}: ${f.reason}`);
+  for (const f of r.failures.slice(0, SHOWN_FAILURES)) out.push(`  failed: ${f.key ?? f.archiveId}: ${f.reason}`);
+  if (r.stages.failed.archives > SHOWN_FAILURES) out.push(`  … and ${r.stages.failed.archives - SHOWN_FAILURES} more failed (\`glacier-copy report\` lists every archive with its reason)`);
+  if (!r.running) out.push(`  resume       ${renderResumePlan(r.resume, r.finished)}`);
   return out.join('\n');
 }
 

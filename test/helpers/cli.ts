@@ -20,8 +20,12 @@ export interface CliResult {
   stderr: string;
   /** stdout's JSON event lines, in order */
   events: CliEvent[];
-  /** stdout's other lines (the human summary printed at the end) */
+  /** The human summary of a `--json` run: the `text` of its final `summary` event ('' when there is none) */
   summary: string;
+  /** The final `summary` event of a `--json` run */
+  summaryEvent?: CliEvent;
+  /** stdout's lines that are not JSON (none in a `--json` run) */
+  text: string;
   /** killed by us (kill()), rather than by the timeout */
   killed: boolean;
   timedOut: boolean;
@@ -34,7 +38,12 @@ export interface CliRunOptions {
   timeoutMs?: number;
   /** Called for every event line as it arrives */
   onEvent?: (event: CliEvent) => void;
+  /** Run in a pseudo-terminal (120x40): stdout is then the screen, stdout and stderr together */
+  terminal?: boolean;
 }
+
+/** Runs a command in a pseudo-terminal (python3's pty module: there is no pty package among our dependencies). */
+const PTY_HELPER = fileURLToPath(new URL('./in-terminal.py', import.meta.url));
 
 /** A running CLI process: its events so far, waiting for events, and SIGKILL at a chosen moment. */
 export interface CliProcess {
@@ -65,7 +74,8 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 /** Starts `node bin/glacier-copy ARGS…` and follows its stdout event by event. */
 export function spawnCli(args: string[], options: CliRunOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = options.terminal ? ['python3', PTY_HELPER, process.execPath, CLI_BIN, ...args] : [process.execPath, CLI_BIN, ...args];
+  const child = spawn(command[0]!, command.slice(1), { env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   const events: CliEvent[] = [];
   const other: string[] = [];
   let stdout = '';
@@ -118,7 +128,9 @@ export function spawnCli(args: string[], options: CliRunOptions = {}): CliProces
         w.reject(new Error(`glacier-copy ${args[0]} ended (code ${code}, signal ${signal}) before the awaited event; stderr: ${stderr.trim()}`));
       }
       waiters.clear();
-      resolve({ code, signal, stdout, stderr, events, summary: other.join('\n'), killed, timedOut });
+      const summaryEvent = events.findLast((e) => e.type === 'summary');
+      const summary = typeof summaryEvent?.text === 'string' ? summaryEvent.text : '';
+      resolve({ code, signal, stdout, stderr, events, summary, summaryEvent, text: other.join('\n'), killed, timedOut });
     });
   });
   done.catch(() => undefined);
@@ -189,6 +201,6 @@ export function eventsOf(result: { events: CliEvent[] }, type: string): CliEvent
 
 /** A readable account of a run, for assertion messages. */
 export function describeRun(r: CliResult): string {
-  const notable = r.events.filter((e) => !['bytes', 'job-initiated', 'job-ready', 'archive-verified', 'inventory-progress'].includes(e.type));
-  return `exit ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr: ${r.stderr.trim()}\nsummary: ${r.summary}\nevents: ${notable.map((e) => JSON.stringify(e)).join('\n')}`;
+  const notable = r.events.filter((e) => !['bytes', 'job-initiated', 'job-ready', 'archive-verified', 'inventory-progress', 'summary'].includes(e.type));
+  return `exit ${r.code ?? r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr: ${r.stderr.trim()}\nsummary: ${r.summary}${r.text ? `\nother output: ${r.text}` : ''}\nevents: ${notable.map((e) => JSON.stringify(e)).join('\n')}`;
 }
