@@ -25,8 +25,11 @@ describe('the data plane on worker threads', () => {
     // The errors crossed from the workers with their kind intact: a bad range is retried as a tree-hash mismatch.
     const reasons = eventsOf(run, 'part-retry').map((e) => String(e.reason));
     const [hashes, others] = [reasons.filter((r) => /tree hash/.test(r)), reasons.filter((r) => !/tree hash/.test(r))];
-    expect(hashes).toHaveLength(2);
-    expect(others).toHaveLength(2);
+    // Four faults, on whichever calls come 1st, 2nd… across three workers: two may land on the same attempt of one
+    // part (its range corrupt and its upload refused), which is then retried once for one of the two reasons.
+    expect(hashes.length).toBeGreaterThanOrEqual(1);
+    expect(others.length).toBeGreaterThanOrEqual(1);
+    expect(hashes.length + others.length).toBeLessThanOrEqual(4);
     for (const r of others) expect(r).toMatch(/ServiceUnavailable|503/);
     // Requests sent by the workers are billed in the summary like the main thread's.
     const seen = w.recorder.requests.filter((r) => r.phase === 'threaded' && r.service === 's3' && S3_WRITE_CLASS.has(r.operation)).length;
