@@ -111,6 +111,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         res.destroy();
         return;
       }
+      // The client went away mid-request (it gave up on the upload, or was killed): nobody to answer.
+      if (!(e instanceof SimError) && (e as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        log.debug({ err: e, operation }, 'client closed the connection mid-request');
+        res.destroy();
+        return;
+      }
       const err = e instanceof SimError ? e : new SimError(500, 'InternalError', (e as Error).message);
       if (!(e instanceof SimError)) log.error({ err: e, operation }, 'simulator bug');
       await drain(req).catch(() => undefined);
