@@ -186,7 +186,10 @@ export class TransferEngine {
       this.emit({ type: 'phase', phase: 'done' });
       return this.summary();
     }
-    const lock = await TargetLock.acquire(this.clients.s3, this.config, { force: this.options.forceUnlock }).catch((e) => {
+    const lock = await TargetLock.acquire(this.clients.s3, this.config, {
+      force: this.options.forceUnlock,
+      onWrite: () => this.accounting.add(COUNTER.markerWrites),
+    }).catch((e) => {
       throw e instanceof TargetLockedError ? e : asFatal(e, `cannot write the transfer's marker in bucket "${this.config.bucket}"`);
     });
     lock.startHeartbeat(

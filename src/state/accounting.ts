@@ -33,14 +33,21 @@ export class Accounting {
 export interface RequestFigures {
   /** S3 requests at the PUT/COPY/POST/LIST rate */
   s3Writes: number;
+  /** Of those, the ones that wrote archives (PutObject, the multipart calls), not the transfer's listings and marker */
+  archiveWrites: number;
   /** Archive retrievals requested from Glacier, re-requests included */
   retrievals: number;
   /** Retrievals requested again (an output that expired, a job that failed): each was paid twice */
   reRequests: number;
 }
 
+/** The S3 calls that write objects; the others of S3_WRITE_CLASS list. */
+const OBJECT_WRITES = ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload'];
+
 export function requestFigures(counters: Map<string, number>): RequestFigures {
+  const count = (op: string) => counters.get(COUNTER.requests('s3', op)) ?? 0;
   let s3Writes = 0;
-  for (const op of S3_WRITE_CLASS) s3Writes += counters.get(COUNTER.requests('s3', op)) ?? 0;
-  return { s3Writes, retrievals: counters.get(COUNTER.retrievals) ?? 0, reRequests: counters.get(COUNTER.reRequests) ?? 0 };
+  for (const op of S3_WRITE_CLASS) s3Writes += count(op);
+  const archiveWrites = OBJECT_WRITES.reduce((n, op) => n + count(op), 0) - (counters.get(COUNTER.markerWrites) ?? 0);
+  return { s3Writes, archiveWrites, retrievals: counters.get(COUNTER.retrievals) ?? 0, reRequests: counters.get(COUNTER.reRequests) ?? 0 };
 }

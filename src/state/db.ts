@@ -280,6 +280,8 @@ export const COUNTER = {
   retrievals: 'retrievals',
   /** Retrievals requested again after their output expired or their job failed: each is paid again */
   reRequests: 're_requests',
+  /** Writes of the transfer's marker on its target (billed PutObjects that copy no archive) */
+  markerWrites: 'marker_writes',
   /** Archives (and their bytes) whose verified copy was already in S3 when the transfer began: never retrieved */
   alreadyInS3: 'already_in_s3',
   alreadyInS3Bytes: 'already_in_s3_bytes',

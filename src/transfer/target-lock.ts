@@ -68,6 +68,8 @@ export class TargetLock {
     private readonly config: LockConfig,
     private readonly key: string,
     etag: string,
+    /** Told of each write of the marker (a billed PutObject that copies nothing) */
+    private readonly onWrite?: () => void,
   ) {
     this.etag = etag;
   }
@@ -76,9 +78,13 @@ export class TargetLock {
    * Takes the marker: a new one, our own transfer's (a run killed before it could remove it), a stale one, or
    * any with `force`. Throws TargetLockedError while another transfer holds it.
    */
-  static async acquire(s3: S3Client, config: LockConfig, options: { force?: boolean; staleMs?: number } = {}): Promise<TargetLock> {
+  static async acquire(
+    s3: S3Client,
+    config: LockConfig,
+    options: { force?: boolean; staleMs?: number; onWrite?: () => void } = {},
+  ): Promise<TargetLock> {
     const key = targetLockKey(config.prefix, config.vault);
-    const lock = new TargetLock(s3, config, key, '');
+    const lock = new TargetLock(s3, config, key, '', options.onWrite);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         lock.etag = await lock.write({ IfNoneMatch: '*' });
@@ -127,6 +133,7 @@ export class TargetLock {
   }
 
   private async write(condition: { IfNoneMatch: string } | { IfMatch: string }): Promise<string> {
+    this.onWrite?.();
     const holder: LockHolder = {
       transferId: this.config.transferId,
       vault: this.config.vault,

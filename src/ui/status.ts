@@ -139,7 +139,9 @@ export function renderStatus(r: StatusReport): string {
 
 /** Billed requests in one line: S3 writes (per archive copied) and Glacier retrievals (re-requests among them). */
 export function renderRequests(r: RequestFigures, archivesCopied: number): string {
-  const perArchive = archivesCopied > 0 ? ` (${(r.s3Writes / archivesCopied).toFixed(2)} per archive copied)` : '';
+  const overhead = r.s3Writes - r.archiveWrites;
+  const perArchive =
+    archivesCopied > 0 ? ` (${(r.archiveWrites / archivesCopied).toFixed(2)} per archive copied, ${overhead} for the transfer's listings and marker)` : '';
   return `${r.s3Writes} S3 write requests${perArchive}; ${r.retrievals} Glacier retrievals, ${r.reRequests} of them re-requests`;
 }
 

@@ -54,6 +54,8 @@ describe('plan (start --dry-run): the cost and duration of a copy, before anythi
     const copy = await runCli(resumeArgs(state));
     expect(copy.code, describeRun(copy)).toBe(0);
     expectCompleteCopy(await w.audit({ statePath: state, vault: 'planned', bucket: 'plan-target', prefix: 'p/' }), source.length);
+    // The plan's requests were the copy's: per archive, the transfer's own listings and marker aside.
+    expect(copy.summary).toContain(`(${(puts / source.length).toFixed(2)} per archive copied, `);
     // The plan's inventory was used: the copy requested archives only.
     const jobs = w.recorder.requests.slice(beforeCopy).filter((r) => r.operation === 'InitiateJob' && r.status === 202);
     expect(jobs.filter((r) => r.jobType !== 'archive-retrieval')).toHaveLength(0);
