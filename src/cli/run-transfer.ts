@@ -102,6 +102,7 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    await dataPlane.ready();
     const engine = new TransferEngine(state, clients, engineOptions, sink, accounting, dataPlane);
     const summary = await engine.run(controller.signal);
     reporter.stop();

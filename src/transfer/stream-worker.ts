@@ -12,6 +12,7 @@ const post = (m: ToMain) => port.postMessage(m);
 const clients = createAwsClients({ ...(workerData as AwsClientOptions), onRequest: (service, operation) => post({ request: [service, operation] }) });
 const plane = threadDataPlane(clients);
 const running = new Map<number, AbortController>();
+post({ ready: true });
 
 function perform(task: StreamTask, signal: AbortSignal, onBytes: (n: number) => void): Promise<unknown> {
   if (task.kind === 'part') return plane.copyPart(task.source, task.target, task.ranges, { signal, onBytes });

@@ -11,6 +11,7 @@ export type StreamTask =
 export type ToWorker = { id: number; task: StreamTask } | { id: number; abort: true };
 
 export type ToMain =
+  | { ready: true }
   | { id: number; bytes: number }
   | { id: number; result: unknown }
   | { id: number; error: TransferableError }
@@ -65,6 +66,8 @@ interface Running {
 interface Slot {
   worker: Worker;
   running: Map<number, Running>;
+  /** Resolves once the worker has loaded its modules and built its clients */
+  ready: Promise<void>;
 }
 
 /**
@@ -89,16 +92,37 @@ export class WorkerPool implements DataPlane {
     return this.run({ kind: 'put', source, put, inventoryTreeHash }, options) as ReturnType<DataPlane['putStreamed']>;
   }
 
+  /**
+   * Resolves once every worker is ready (modules loaded, clients built: a fraction of a second of CPU each), so
+   * that a run starts copying on workers that are ready rather than paying for their start in its first parts.
+   */
+  async ready(): Promise<void> {
+    // Waited for, they keep the process alive (idle ones are unref'd).
+    for (const s of this.slots) s.worker.ref();
+    try {
+      await Promise.all(this.slots.map((s) => s.ready));
+    } finally {
+      for (const s of this.slots) if (s.running.size === 0) s.worker.unref();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
   }
 
   private spawn(): Slot {
     const worker = new Worker(new URL('./stream-worker.js', import.meta.url), { workerData: this.options.clients });
-    const slot: Slot = { worker, running: new Map() };
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`stream worker exited with code ${code} as it started`)));
+    });
+    ready.catch(() => undefined); // told through ready() to whoever waits for it
+    const slot: Slot = { worker, running: new Map(), ready };
     // Idle workers do not keep the process alive; one with streams in flight does (see run).
     worker.unref();
     worker.on('message', (m: ToMain) => {
+      if ('ready' in m) return;
       if ('request' in m) return this.options.onRequest?.(...m.request);
       const running = slot.running.get(m.id);
       if (!running) return; // given up (aborted) while the worker finished it
