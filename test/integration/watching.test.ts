@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRun, eventsOf, runCli } from '../helpers/cli.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeRun, eventsOf, runCli, spawnCli } from '../helpers/cli.js';
 import { MIB, mixedArchives, startCopyWorld, type CopyWorld } from '../helpers/copy-world.js';
 
 /** The terminal's text without its control sequences (colours, cursor moves, clears). */
@@ -134,6 +135,31 @@ describe('watching a run', () => {
     expect(watched.code, describeRun(watched)).toBe(0);
     expect(watched.events).toHaveLength(1);
     expect(watched.events[0]).toMatchObject({ running: false, finished: true, resume: { stayFailed: 1, request: 0, retry: 0 } });
+  });
+
+  it('status --watch redraws in place while a run drives the transfer, and stops when that run ends', async () => {
+    // Notifications lost and a poll an hour away: the run waits with its retrievals requested, alive.
+    w.harness.sim.world.faults.configure('glacier.JobNotification:drop=1');
+    const state = w.path('live.db');
+    const base = ['start', '--vault', 'lines', '--bucket', 'lines-target', '--endpoint-url', w.endpoint, '--region', 'us-east-1'];
+    const inventory = w.writeInventory('lines', 'JSON');
+    const run = spawnCli([...base, '--state', state, '--prefix', 'live/', '--poll-interval', '1h', '--json', '--inventory', inventory]);
+    try {
+      await run.waitForEvent((e) => e.type === 'job-initiated');
+      const watching = runCli(['status', '--state', state, '--watch', '1s'], { terminal: true, timeoutMs: 30_000 });
+      await sleep(2500);
+      await run.kill();
+      const watched = await watching;
+      expect(watched.code, describeRun(watched)).toBe(0);
+      // Each report replaced the last (home, clear), at least twice while the run lived.
+      expect(watched.stdout.split('\x1b[H\x1b[2J').length - 1).toBeGreaterThanOrEqual(2);
+      const screen = plain(watched.stdout);
+      expect(screen).toMatch(/requested +\d+ archives/);
+      expect(screen).toContain('the run ended before the transfer did: `glacier-copy resume` continues it');
+    } finally {
+      w.harness.sim.world.faults.configure('');
+      await run.kill().catch(() => undefined);
+    }
   });
 
   it('refuses a progress interval under a second and a log file it cannot write, leaving no state', async () => {
