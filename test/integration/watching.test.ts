@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeRun, eventsOf, runCli, spawnCli } from '../helpers/cli.js';
-import { MIB, mixedArchives, startCopyWorld, type CopyWorld } from '../helpers/copy-world.js';
+import { MIB, mixedArchives, startCopyWorld, waitUntil, type CopyWorld } from '../helpers/copy-world.js';
 
 /** The terminal's text without its control sequences (colours, cursor moves, clears). */
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -159,6 +159,22 @@ describe('watching a run', () => {
     } finally {
       w.harness.sim.world.faults.configure('');
       await run.kill().catch(() => undefined);
+    }
+  });
+
+  it('counts Glacier\'s wait in the ETA while nothing is ready yet: a range, the tier\'s documented hours', async () => {
+    w.harness.sim.world.faults.configure('glacier.JobNotification:drop=1');
+    const base = ['start', '--vault', 'lines', '--bucket', 'lines-target', '--endpoint-url', w.endpoint, '--region', 'us-east-1'];
+    w.recorder.phase = 'waiting-eta';
+    const run = spawnCli([...base, '--state', w.path('eta.db'), '--prefix', 'eta/', '--poll-interval', '1h', '--no-progress', '--progress-interval', '1s', '--inventory', w.writeInventory('lines', 'JSON')]);
+    try {
+      await waitUntil(() => w.recorder.of('glacier', 'InitiateJob', (r) => r.phase === 'waiting-eta' && r.jobType === 'archive-retrieval').length > 0, 'retrievals requested');
+      await sleep(2500);
+      const stopped = await run.kill();
+      // Bulk jobs take 5–12 hours: nothing ready yet (the empty archives need no retrieval), so the ETA is that wait, as a range.
+      expect(stopped.stderr).toMatch(/progress: \d+\/\d+ archives verified \(\d+ requested, 0 ready, 0 failed\), 0 B of .*, ETA [45]h\d\dm–1[12]h\d\dm$/m);
+    } finally {
+      w.harness.sim.world.faults.configure('');
     }
   });
 
