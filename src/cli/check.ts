@@ -42,10 +42,6 @@ export function registerCheckCommand(program: Command): void {
       const config = state.config();
       clients = createAwsClients(await connectionFor(config, opts));
       const totals = await checkBucket(clients.s3, state, {
-        bucket: config.bucket,
-        prefix: config.prefix,
-        storageClass: config.storageClass,
-        expectedBucketOwner: config.expectedBucketOwner,
         concurrency: opts.concurrency,
         onProblem: (p) => process.stdout.write(opts.json ? `${JSON.stringify({ type: 'problem', ...p })}\n` : `${describeProblem(p)}\n`),
       });

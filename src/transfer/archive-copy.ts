@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  type HeadObjectCommandOutput,
   PutObjectCommand,
   type S3Client,
   type StorageClass,
@@ -369,16 +370,35 @@ export async function adoptExistingObject(
   archive: ArchiveRow,
   checksum?: string,
 ): Promise<StoredObject | undefined> {
+  const head = await headArchiveObject(ctx.s3, ctx, archive.key!);
+  if (!head || whyNotTheArchive(head, archive, checksum) !== undefined) return undefined;
+  return { checksum: head.ChecksumSHA256!, versionId: head.VersionId };
+}
+
+/** HeadObject of an archive's key, with S3's checksum; undefined when there is no object. */
+export async function headArchiveObject(
+  s3: S3Client,
+  where: { bucket: string; expectedBucketOwner?: string },
+  key: string,
+): Promise<HeadObjectCommandOutput | undefined> {
   try {
-    const head = await ctx.s3.send(
-      new HeadObjectCommand({ Bucket: ctx.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: ctx.expectedBucketOwner }),
-    );
-    const ours =
-      head.Metadata?.['glacier-archive-id'] === archive.archive_id && head.Metadata?.['glacier-tree-hash'] === archive.tree_hash && head.ContentLength === archive.size;
-    const found = head.ChecksumSHA256;
-    return ours && found !== undefined && (checksum === undefined || found === checksum) ? { checksum: found, versionId: head.VersionId } : undefined;
+    return await s3.send(new HeadObjectCommand({ Bucket: where.bucket, Key: key, ChecksumMode: 'ENABLED', ExpectedBucketOwner: where.expectedBucketOwner }));
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
   }
+}
+
+/**
+ * Why the object HeadObject described is not `archive` as this tool writes it (the metadata objectMetadata sets,
+ * its size, a SHA-256 checksum kept by S3, `checksum` when it is known), or undefined when it is.
+ */
+export function whyNotTheArchive(head: HeadObjectCommandOutput, archive: ArchiveRow, checksum?: string): string | undefined {
+  const meta = head.Metadata ?? {};
+  if (meta['glacier-archive-id'] !== archive.archive_id) return `metadata names archive ${meta['glacier-archive-id'] ?? '(none)'}`;
+  if (meta['glacier-tree-hash'] !== archive.tree_hash) return `metadata names tree hash ${meta['glacier-tree-hash'] ?? '(none)'}`;
+  if (head.ContentLength !== archive.size) return `size ${head.ContentLength}, the archive has ${archive.size}`;
+  const found = head.ChecksumSHA256;
+  if (found === undefined || (checksum !== undefined && found !== checksum)) return `S3 checksum ${found ?? '(none)'}${checksum === undefined ? '' : `, recorded ${checksum}`}`;
+  return undefined;
 }

@@ -1,8 +1,8 @@
-import { HeadObjectCommand, paginateListObjectsV2, type S3Client, type _Object } from '@aws-sdk/client-s3';
+import type { S3Client, _Object } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { isNotFound } from '../aws/errors.js';
-import type { ArchiveRow, TransferState } from '../state/db.js';
-import { isTargetLockKey } from '../transfer/target-lock.js';
+import { listedArchives } from '../plan/already-copied.js';
+import type { ArchiveRow, TransferConfig, TransferState } from '../state/db.js';
+import { headArchiveObject, whyNotTheArchive } from '../transfer/archive-copy.js';
 
 /** Something in the bucket that is not as the transfer's state says it should be. */
 export type CheckProblem =
@@ -26,11 +26,8 @@ export interface CheckTotals {
   extra: number;
 }
 
+/** How to check; what is checked (bucket, prefix, storage class) is the transfer's own configuration. */
 export interface CheckOptions {
-  bucket: string;
-  prefix: string;
-  storageClass: string;
-  expectedBucketOwner?: string;
   /** HeadObject calls in flight */
   concurrency: number;
   onProblem(problem: CheckProblem): void;
@@ -45,6 +42,7 @@ export interface CheckOptions {
  * Verified archives that were not listed are missing. Costs one LIST per 1,000 objects and one HEAD per archive.
  */
 export async function checkBucket(s3: S3Client, state: TransferState, options: CheckOptions): Promise<CheckTotals> {
+  const config = state.config();
   const totals: CheckTotals = { listed: 0, matched: 0, missing: 0, different: 0, notCopied: 0, extra: 0 };
   const report = (problem: CheckProblem) => {
     totals[problem.kind === 'not-copied' ? 'notCopied' : problem.kind]++;
@@ -53,23 +51,17 @@ export async function checkBucket(s3: S3Client, state: TransferState, options: C
   // One bit per archive (seq): which keys the listing found. 10M archives take 1.25 MB.
   const seen = new Uint8Array((state.lastSeq() >> 3) + 1);
   const limit = pLimit(options.concurrency);
-  const pages = paginateListObjectsV2(
-    { client: s3, pageSize: 1000 },
-    { Bucket: options.bucket, Prefix: options.prefix, ExpectedBucketOwner: options.expectedBucketOwner },
-  );
-  for await (const page of pages) {
+  for await (const page of listedArchives(s3, state)) {
     const checks: Promise<void>[] = [];
-    for (const object of page.Contents ?? []) {
-      if (isTargetLockKey(object.Key!)) continue; // a transfer's marker on the target, not an object of the copy
+    for (const { object, archive } of page) {
       totals.listed++;
-      const archive = state.archiveByKey(object.Key!);
       if (!archive) {
         report({ kind: 'extra', key: object.Key!, size: object.Size ?? 0 });
         continue;
       }
       seen[archive.seq >> 3]! |= 1 << (archive.seq & 7);
       if (archive.status !== 'verified') continue; // reported below with the other archives not copied
-      checks.push(limit(() => checkObject(s3, options, archive, object).then((why) => (why ? report({ kind: 'different', key: archive.key!, archiveId: archive.archive_id, why }) : void totals.matched++))));
+      checks.push(limit(() => checkObject(s3, config, archive, object).then((why) => (why ? report({ kind: 'different', key: archive.key!, archiveId: archive.archive_id, why }) : void totals.matched++))));
     }
     await Promise.all(checks);
     options.onProgress?.(totals);
@@ -85,22 +77,14 @@ export async function checkBucket(s3: S3Client, state: TransferState, options: C
 }
 
 /** Why the object at a verified archive's key is not that archive as copied, or undefined when it is. */
-async function checkObject(s3: S3Client, options: CheckOptions, archive: ArchiveRow, listed: _Object): Promise<string | undefined> {
+async function checkObject(s3: S3Client, config: TransferConfig, archive: ArchiveRow, listed: _Object): Promise<string | undefined> {
   if (listed.Size !== archive.size) return `size ${listed.Size}, the archive has ${archive.size}`;
   const storageClass = listed.StorageClass ?? 'STANDARD';
-  if (storageClass !== options.storageClass) return `storage class ${storageClass}, asked for ${options.storageClass}`;
-  let head;
-  try {
-    head = await s3.send(
-      new HeadObjectCommand({ Bucket: options.bucket, Key: archive.key!, ChecksumMode: 'ENABLED', ExpectedBucketOwner: options.expectedBucketOwner }),
-    );
-  } catch (e) {
-    if (isNotFound(e)) return 'deleted while the check ran';
-    throw e;
-  }
-  if (head.Metadata?.['glacier-archive-id'] !== archive.archive_id) return `metadata names archive ${head.Metadata?.['glacier-archive-id'] ?? '(none)'}`;
-  if (head.Metadata?.['glacier-tree-hash'] !== archive.tree_hash) return `metadata names tree hash ${head.Metadata?.['glacier-tree-hash'] ?? '(none)'}`;
-  if (head.ChecksumSHA256 !== archive.object_checksum) return `S3 checksum ${head.ChecksumSHA256 ?? '(none)'}, recorded ${archive.object_checksum}`;
+  if (storageClass !== config.storageClass) return `storage class ${storageClass}, asked for ${config.storageClass}`;
+  const head = await headArchiveObject(s3, config, archive.key!);
+  if (!head) return 'deleted while the check ran';
+  const why = whyNotTheArchive(head, archive, archive.object_checksum ?? undefined);
+  if (why) return why;
   if (archive.version_id && head.VersionId !== archive.version_id) return `version ${head.VersionId ?? '(none)'}, recorded ${archive.version_id}`;
   return undefined;
 }
