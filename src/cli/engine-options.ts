@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { EngineOptions } from '../engine/transfer.js';
-import { DEFAULT_PRIOR } from '../retrieve/pacing.js';
+import { priorAtThroughput } from '../retrieve/pacing.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, type ProgressMode } from '../ui/progress.js';
 import { LOG_LEVELS, type LogLevel } from '../ui/log.js';
 import type { RunOptions } from './run-transfer.js';
@@ -56,7 +56,7 @@ export function engineOptionsFrom(o: EngineCliOptions): Partial<EngineOptions> {
   if (o.maxJobs !== undefined) out.maxJobsInFlight = o.maxJobs;
   if (o.outputWindow !== undefined) out.outputWindowMs = o.outputWindow;
   if (o.forceUnlock) out.forceUnlock = true;
-  if (o.expectedThroughput !== undefined) out.copyPrior = { ...DEFAULT_PRIOR, msPerMiB: (1000 * 1024 * 1024) / o.expectedThroughput };
+  if (o.expectedThroughput !== undefined) out.copyPrior = priorAtThroughput(o.expectedThroughput);
   return out;
 }
 

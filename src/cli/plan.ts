@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { DEFAULT_PRIOR } from '../retrieve/pacing.js';
-import { loadPrices, DEFAULT_PRICES_FILE, PriceTableError } from '../plan/cost.js';
+import { priorThroughput } from '../retrieve/pacing.js';
+import { loadPrices, PriceTableError } from '../plan/cost.js';
 import { buildPlanReport, type PlanReport } from '../plan/plan-report.js';
 import type { TransferState } from '../state/db.js';
 import { renderPlan, renderPlanLine } from '../ui/plan.js';
@@ -20,7 +20,7 @@ export interface PlanCliOptions {
 
 function pricesFrom(o: PlanCliOptions) {
   try {
-    return loadPrices(o.prices ?? DEFAULT_PRICES_FILE);
+    return loadPrices(o.prices);
   } catch (e) {
     if (e instanceof PriceTableError) throw new UsageError(e.message);
     throw e;
@@ -33,7 +33,7 @@ function pricesFrom(o: PlanCliOptions) {
  */
 export async function runPlan(state: TransferState, opts: TransferCliOptions, show: (report: PlanReport) => Promise<number>): Promise<number> {
   const prices = pricesFrom(opts);
-  const bytesPerSecond = opts.expectedThroughput ?? (1000 * 1024 * 1024) / DEFAULT_PRIOR.msPerMiB;
+  const bytesPerSecond = opts.expectedThroughput ?? priorThroughput();
   return runTransfer(state, {
     engine: { ...engineOptionsFrom(opts), planOnly: true },
     ...viewOptionsFrom(opts),

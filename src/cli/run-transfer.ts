@@ -9,7 +9,7 @@ import { alreadyInS3, renderRequests } from '../ui/status.js';
 import { createProgressReporter, DEFAULT_PROGRESS_INTERVAL_MS, writeJsonLine, type ProgressMode } from '../ui/progress.js';
 import { defaultLogFile, openEventLog, type EventLog, type LogOptions } from '../ui/log.js';
 import { TIER_WAIT_HOURS } from '../plan/cost.js';
-import { DEFAULT_PRIOR } from '../retrieve/pacing.js';
+import { priorThroughput } from '../retrieve/pacing.js';
 import type { EventSink } from '../events.js';
 import type { Connection } from '../aws/connection.js';
 import { WorkerPool } from '../transfer/worker-pool.js';
@@ -83,7 +83,7 @@ export async function runTransfer(state: TransferState, options: RunOptions): Pr
     intervalMs: options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
     logFile: log.file,
     tierWaitHours: TIER_WAIT_HOURS[config.tier] ?? TIER_WAIT_HOURS.Bulk!,
-    expectedBytesPerSecond: (1000 * 1024 * 1024) / (engineOptions.copyPrior ?? DEFAULT_PRIOR).msPerMiB,
+    expectedBytesPerSecond: priorThroughput(engineOptions.copyPrior),
   });
   const sink: EventSink = (e) => {
     log.sink(e);

@@ -151,6 +151,12 @@ export async function fetchInventory(ctx: InventoryJobContext, tried: TriedJobs 
     ctx.state.setTransfer({ inventory_job_id: jobId });
     ctx.emit({ type: 'phase', phase: 'inventory', detail });
   }
+  // This job will not do (gone, or failed): never taken again; another inventory is found or requested.
+  const startOver = () => {
+    ctx.state.setTransfer({ inventory_job_id: null });
+    tried.gone.add(jobId);
+    return fetchInventory(ctx, tried);
+  };
   let size: number | undefined;
   for (;;) {
     let job;
@@ -159,21 +165,20 @@ export async function fetchInventory(ctx: InventoryJobContext, tried: TriedJobs 
     } catch (e) {
       if (!isNotFound(e)) throw e;
       // The job's output window passed (a long pause between runs): start over with a new one.
-      ctx.state.setTransfer({ inventory_job_id: null });
-      tried.gone.add(jobId);
-      return fetchInventory(ctx, tried);
+      return startOver();
     }
     if (job.StatusCode === 'Succeeded') {
       size = job.InventorySizeInBytes;
       break;
     }
     if (job.StatusCode === 'Failed') {
-      ctx.state.setTransfer({ inventory_job_id: null });
       const failure = `inventory job ${jobId} failed: ${job.StatusMessage ?? 'no reason given'}`;
-      if (++tried.failed >= MAX_FAILED_INVENTORY_JOBS) throw new Error(failure);
+      if (++tried.failed >= MAX_FAILED_INVENTORY_JOBS) {
+        ctx.state.setTransfer({ inventory_job_id: null });
+        throw new Error(failure);
+      }
       ctx.emit({ type: 'warning', message: `${failure}; requesting another` });
-      tried.gone.add(jobId);
-      return fetchInventory(ctx, tried);
+      return startOver();
     }
     ctx.emit({ type: 'inventory-waiting', jobId, requestedAt: job.CreationDate ?? new Date().toISOString(), expectedHours: INVENTORY_WAIT_HOURS });
     await ctx.waitForJob(jobId);
@@ -201,9 +206,7 @@ export async function fetchInventory(ctx: InventoryJobContext, tried: TriedJobs 
   if (loaded) return loaded;
   // Its output expired between the job's description and its download (a reused job near the end of its window).
   ctx.emit({ type: 'warning', message: `the output of inventory job ${jobId} is gone (expired); requesting another inventory` });
-  ctx.state.setTransfer({ inventory_job_id: null });
-  tried.gone.add(jobId);
-  return fetchInventory(ctx, tried);
+  return startOver();
 }
 
 /** Inventory jobs that may fail (Glacier's own trouble) before the run gives up. */

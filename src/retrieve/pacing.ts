@@ -27,6 +27,16 @@ export interface CopyCostPrior {
  */
 export const DEFAULT_PRIOR: CopyCostPrior = { msPerArchive: 20, msPerMiB: 100 };
 
+/** The rate of bytes a prior assumes (`--expected-throughput`), in bytes a second. */
+export function priorThroughput(prior: CopyCostPrior = DEFAULT_PRIOR): number {
+  return (1000 * MIB) / prior.msPerMiB;
+}
+
+/** The default prior, but for the rate of bytes given in bytes a second. */
+export function priorAtThroughput(bytesPerSecond: number): CopyCostPrior {
+  return { ...DEFAULT_PRIOR, msPerMiB: (1000 * MIB) / bytesPerSecond };
+}
+
 const MIB = 1024 * 1024;
 /**
  * Weight of the prior, in observations: it steers the first few and is soon outweighed. Being older than every

@@ -273,6 +273,9 @@ export function totalOf(counts: Counts): { archives: number; bytes: number } {
   return { archives, bytes };
 }
 
+/** A failed archive put back to be copied from the start: requested again, its attempts forgotten. */
+const RETRY = `status = ${CODE.planned}, job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0`;
+
 /** Names of the counters a transfer keeps (billed requests are `requests:<service>:<Operation>`). */
 export const COUNTER = {
   bytesCopied: 'bytes_copied',
@@ -714,7 +717,7 @@ export class TransferState {
   retryTransientFailures(): number {
     // Through the index of retryable failures: no scan of a vault of millions.
     return this.stmt(
-      `UPDATE archives SET status = ${CODE.planned}, job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0 WHERE status = ${CODE.failed} AND retryable = 1`,
+      `UPDATE archives SET ${RETRY} WHERE status = ${CODE.failed} AND retryable = 1`,
     ).run().changes;
   }
 
@@ -722,7 +725,7 @@ export class TransferState {
   retryAllFailures(): number {
     return this.transaction(() => {
       const retried = this.stmt(
-        `UPDATE archives SET status = ${CODE.planned}, job_id = NULL, job_ready_at = NULL, attempts = 0, retryable = 0, error = NULL WHERE status = ${CODE.failed}`,
+        `UPDATE archives SET ${RETRY}, error = NULL WHERE status = ${CODE.failed}`,
       ).run().changes;
       // A transfer that ended with failures is open again.
       if (retried > 0) this.setTransfer({ finished_at: null });
