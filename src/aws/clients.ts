@@ -27,7 +27,10 @@ export interface AwsClients {
   /** Glacier without SDK retries, for InitiateJob: a retry after a lost answer would start a second job */
   glacierSingleAttempt: GlacierClient;
   s3: S3Client;
-  /** S3 without SDK retries, for streamed request bodies that cannot be sent twice (we retry whole parts) */
+  /**
+   * S3 without SDK retries, for streamed request bodies that cannot be sent twice (we retry whole parts); it adds
+   * no checksum of its own: those bodies carry their SHA-256 as a trailer (transfer/trailer-body.ts)
+   */
   streamingS3: S3Client;
   sns: SNSClient;
   sqs: SQSClient;
@@ -65,7 +68,7 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   // Path-style addressing: a custom endpoint (the simulator) has no per-bucket DNS names.
   const s3Options = { ...common, forcePathStyle: options.endpoint !== undefined };
   const s3 = new S3Client(s3Options);
-  const streamingS3 = new S3Client({ ...s3Options, maxAttempts: 1 });
+  const streamingS3 = new S3Client({ ...s3Options, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED' });
   const sns = new SNSClient(common);
   const sqs = new SQSClient(common);
   const services = [['glacier', glacier], ['glacier', glacierSingleAttempt], ['s3', s3], ['s3', streamingS3], ['sns', sns], ['sqs', sqs]] as const;

@@ -1,9 +1,10 @@
-import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { MiddlewareStack } from '@aws-sdk/types';
 import { GetJobOutputCommand, type GlacierClient } from '@aws-sdk/client-glacier';
 import { PutObjectCommand, UploadPartCommand, type PutObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { ArchiveFailure, ChunkVerificationError } from '../aws/errors.js';
 import { TreeHasher, isTreeHashAligned } from '../verify/tree-hash.js';
+import { Sha256TrailerBody } from './trailer-body.js';
 
 /** Where a range's bytes come from: plain data, so that a worker thread can be handed it. */
 export interface RangeSpec {
@@ -57,7 +58,8 @@ export async function streamRange(
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       hasher.update(chunk);
-      await sink(chunk);
+      const room = sink(chunk);
+      if (room) await room;
       options.onBytes?.(chunk.length);
     }
   } finally {
@@ -101,26 +103,23 @@ export interface CopiedPart {
 
 /**
  * Streams download ranges, one GetJobOutput each, into one S3 request body (an UploadPart or a PutObject) that
- * `send` starts at once with a known length. The SDK computes the body's SHA-256 from the same bytes and sends
- * it as a trailer, which S3 checks against what it received (BadDigest otherwise); the trailer goes only once
- * the body ends, and the body ends only once every range's tree hash verified (and `beforeEnd` accepted them),
- * so wrong bytes abort the request before S3 can store anything. Each byte is hashed twice here, tree hash and SHA-256, as
- * design §6 budgets.
+ * `send` starts at once. The body carries the SHA-256 of its bytes as a trailer (trailer-body.ts), which S3 checks
+ * against what it received (BadDigest otherwise); the trailer goes only once the body ends, and the body ends only
+ * once every range's tree hash verified (and `beforeEnd` accepted them), so wrong bytes abort the request before
+ * S3 can store anything. Each byte is hashed twice here, tree hash and SHA-256, as design §6 budgets.
  */
 export async function streamIntoRequest<R>(
   source: RangeSource,
   ranges: { start: number; end: number }[],
-  send: (body: Readable, contentLength: number, signal: AbortSignal) => Promise<R>,
+  send: (body: Sha256TrailerBody, signal: AbortSignal) => Promise<R>,
   options: { signal?: AbortSignal; onBytes?: (n: number) => void; beforeEnd?: (ranges: VerifiedRange[]) => void } = {},
 ): Promise<{ result: R; ranges: VerifiedRange[] }> {
-  const length = ranges.reduce((n, r) => n + r.end - r.start + 1, 0);
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const request = send(body, length, abort.signal);
-  // If the request fails first, stop feeding it: the write loop below sees the destroyed stream. The body is
-  // destroyed without an error: the SDK's chunked-encoding wrapper would re-emit one where nobody listens.
+  const body = new Sha256TrailerBody(ranges.reduce((n, r) => n + r.end - r.start + 1, 0));
+  const request = send(body, abort.signal);
+  // If the request fails first, stop feeding it: the write loop below sees the destroyed stream.
   const requestFailed = request.then(
     () => undefined,
     (e: unknown) => {
@@ -128,15 +127,17 @@ export async function streamIntoRequest<R>(
       return e;
     },
   );
+  const closed = async () => (await requestFailed) ?? new Error('upload stream closed');
   const write = async (chunk: Buffer) => {
-    if (body.destroyed) throw (await requestFailed) ?? new Error('upload stream closed');
-    if (!body.write(chunk)) await Promise.race([once(body, 'drain'), requestFailed.then((e) => Promise.reject(e))]);
+    if (!body.destroyed) await body.feed(chunk);
+    if (body.destroyed) throw await closed();
   };
   try {
     const verified: VerifiedRange[] = [];
     for (const range of ranges) verified.push(await streamRange(source, range, write, { signal: abort.signal, onBytes: options.onBytes }));
     options.beforeEnd?.(verified);
-    body.end();
+    if (body.destroyed) throw await closed();
+    body.finish();
     return { result: await request, ranges: verified };
   } catch (e) {
     abort.abort(e);
@@ -146,6 +147,12 @@ export async function streamIntoRequest<R>(
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** `command` with `body` as its streamed, SHA-256-trailed request body. */
+function withTrailer<C extends UploadPartCommand | PutObjectCommand>(command: C, body: Sha256TrailerBody): C {
+  body.attachTo(command.middlewareStack as unknown as MiddlewareStack<object, object>);
+  return command;
 }
 
 /** Copies one part of a multipart upload; reported (and then recorded) only once S3 confirmed its SHA-256. */
@@ -158,18 +165,19 @@ export async function copyPart(
   const { result, ranges: verified } = await streamIntoRequest(
     source,
     ranges,
-    (body, length, signal) =>
+    (body, signal) =>
       target.s3.send(
-        new UploadPartCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          UploadId: target.uploadId,
-          PartNumber: target.partNumber,
-          Body: body,
-          ContentLength: length,
-          ChecksumAlgorithm: 'SHA256',
-          ExpectedBucketOwner: target.expectedBucketOwner,
-        }),
+        withTrailer(
+          new UploadPartCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: target.uploadId,
+            PartNumber: target.partNumber,
+            Body: body,
+            ExpectedBucketOwner: target.expectedBucketOwner,
+          }),
+          body,
+        ),
         { abortSignal: signal },
       ),
     options,
@@ -202,8 +210,7 @@ export async function putStreamed(source: RangeSource, s3: S3Client, put: PutSpe
   const { result } = await streamIntoRequest(
     source,
     [{ start: 0, end: source.archiveSize - 1 }],
-    (body, length, signal) =>
-      s3.send(new PutObjectCommand({ ...put, Body: body, ContentLength: length, ChecksumAlgorithm: 'SHA256', IfNoneMatch: '*' }), { abortSignal: signal }),
+    (body, signal) => s3.send(withTrailer(new PutObjectCommand({ ...put, Body: body, IfNoneMatch: '*' }), body), { abortSignal: signal }),
     {
       ...options,
       beforeEnd: ([whole]) => {

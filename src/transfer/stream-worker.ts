@@ -5,7 +5,7 @@ import { threadDataPlane } from './data-plane.js';
 import { toTransferable, type StreamTask, type ToMain, type ToWorker } from './worker-pool.js';
 
 /** Progress is sent in steps of this many bytes, not per socket read. */
-const PROGRESS_STEP = 1024 * 1024;
+const PROGRESS_STEP = 8 * 1024 * 1024;
 
 const port = parentPort!;
 const post = (m: ToMain) => port.postMessage(m);

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetJobOutputCommand, GlacierClient } from '@aws-sdk/client-glacier';
 import { S3Client, UploadPartCommand, type UploadPartCommandInput } from '@aws-sdk/client-s3';
 import { ChunkVerificationError } from '../../src/aws/errors.js';
+import { AwsChunkedDecoder } from '../../src/sim/s3/aws-chunked.js';
 import { copyPart } from '../../src/transfer/part-copy.js';
 import { treeHashHex } from '../../src/verify/tree-hash.js';
 
@@ -25,13 +27,16 @@ function jobOutput(bytes: Buffer, checksum: string) {
   return { body: Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]) as never, checksum };
 }
 
-/** An UploadPart that reads its body as S3 would, and reports what it saw. */
+/** An UploadPart that reads its body as S3 would (aws-chunked decoded), and reports what it saw. */
 function consumingUpload(result: () => object) {
-  const seen: { bytes: number; ended: boolean } = { bytes: 0, ended: false };
+  const seen: { bytes: number; ended: boolean; trailer?: string } = { bytes: 0, ended: false };
   s3Mock.on(UploadPartCommand).callsFake(async (input: UploadPartCommandInput) => {
+    const decoder = new AwsChunkedDecoder();
     try {
-      for await (const chunk of input.Body as Readable) seen.bytes += (chunk as Buffer).length;
+      for await (const chunk of input.Body as Readable) for (const payload of decoder.push(chunk as Buffer)) seen.bytes += payload.length;
+      decoder.finish();
       seen.ended = true;
+      seen.trailer = decoder.trailers.get('x-amz-checksum-sha256');
     } catch {
       throw Object.assign(new Error('body ended early'), { name: 'IncompleteBody' });
     }
@@ -46,7 +51,7 @@ describe('copying one part', () => {
     const seen = consumingUpload(() => ({ ETag: '"e"', ChecksumSHA256: 'c2hh' }));
     const part = await copyPart(source, target, [range]);
     expect(part).toEqual({ etag: '"e"', checksumSha256: 'c2hh', ranges: [{ ...range, treeHash: treeHashHex(data) }] });
-    expect(seen).toEqual({ bytes: data.length, ended: true });
+    expect(seen).toEqual({ bytes: data.length, ended: true, trailer: createHash('sha256').update(data).digest('base64') });
   });
 
   it('never lets S3 complete a part whose bytes do not match Glacier\'s tree hash', async () => {
