@@ -28,7 +28,7 @@ const CONCURRENCY = 8;
  * The plain pipe in a process of its own, as fresh as the tool's (this process holds the garbage of the runs
  * before, whose collection would be billed to the pipe): its time and CPU (all its threads) for the copy alone.
  */
-export function plainPipe(url: string, bucket: string): Promise<PipeCopy> {
+function plainPipe(url: string, bucket: string): Promise<PipeCopy> {
   const child = spawn(process.execPath, ['--import', 'tsx', PIPE_SCRIPT, url, bucket, String(ARCHIVES), String(ARCHIVE_SIZE), String(CHUNK), String(CONCURRENCY)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: BENCH_ENV,
@@ -50,7 +50,7 @@ interface ToolCopy {
 }
 
 /** `glacier-copy start` of the whole vault into a new bucket; times and CPU from the first ready job to the end of the copy. */
-export async function glacierCopy(url: string, vault: string, bucket: string, args: string[], stopAfterBytes = Number.POSITIVE_INFINITY): Promise<ToolCopy> {
+async function glacierCopy(url: string, vault: string, bucket: string, args: string[], stopAfterBytes = Number.POSITIVE_INFINITY): Promise<ToolCopy> {
   const clients = createAwsClients({ region: 'us-east-1', endpoint: url });
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   clients.destroy();
@@ -71,7 +71,7 @@ export async function glacierCopy(url: string, vault: string, bucket: string, ar
 }
 
 /** CPU seconds to SHA-256 `bytes` bytes on this thread, in 64 MiB blocks (the tight loop of the floor). */
-export function sha256CpuSeconds(bytes: number): number {
+function sha256CpuSeconds(bytes: number): number {
   const buf = Buffer.alloc(64 * MIB, 7);
   const before = process.cpuUsage();
   for (let done = 0; done < bytes; done += buf.length) createHash('sha256').update(buf).digest();
