@@ -65,6 +65,13 @@ export function threadCpu(pid: number): ThreadCpu {
   return out;
 }
 
+/** CPU seconds (user + system) so far of a whole process, threads that ended included. */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
 /** CPU each thread spent between two snapshots (threads born in between count from zero). */
 export function cpuBetween(before: ThreadCpu, after: ThreadCpu): { name: string; seconds: number }[] {
   return [...after].map(([tid, t]) => ({ name: t.name, seconds: t.seconds - (before.get(tid)?.seconds ?? 0) }));

@@ -37,7 +37,7 @@ function readme(saved: SavedSection[]): string {
     'inventory; `BENCH_SECTIONS=` only regenerates this file). Every figure is measured in one run against the simulator',
     'in its own process, on the machine named; on a small shared machine (other test runs beside it) they are noisy,',
     'and the simulator takes its share of the same cores. The throughput figures are medians of interleaved runs',
-    '(`BENCH_REPEATS`, default 3) of the plain pipe and the tool, each in a fresh process of its own; the spread of',
+    '(`BENCH_REPEATS`, default 5) of the plain pipe and the tool, each in a fresh process of its own; the spread of',
     'the ratios across the runs is printed beside them.',
     '',
     'Scaling with workers is checked on a large instance (e.g. an EC2 c7i.16xlarge, 64 vCPU): `npm run bench` there',
