@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { BuildMiddleware, MiddlewareStack } from '@aws-sdk/types';
+import type { BuildMiddleware, FinalizeRequestMiddleware, MiddlewareStack } from '@aws-sdk/types';
 
 const CHECKSUM_TRAILER = 'x-amz-checksum-sha256';
 
@@ -59,11 +59,13 @@ export class Sha256TrailerBody extends Readable {
   }
 
   /**
-   * Sends `body` with the given command: the headers that announce the encoding and the trailer, set before the
-   * request is signed. The client must not add a checksum of its own (requestChecksumCalculation WHEN_REQUIRED).
+   * Sends `body` with the given command: the headers that announce the encoding and the trailer, set first in the
+   * build step (before the SDK's Expect: 100-continue step reads the Content-Length) and so before signing. The
+   * client must not add a checksum of its own (requestChecksumCalculation WHEN_REQUIRED): the SDK would frame the
+   * body a second time, and S3 would store our framing as the object's bytes. A guard refuses to send it then.
    */
   attachTo(stack: MiddlewareStack<object, object>): void {
-    const headers: BuildMiddleware<object, object> = (next) => (args) => {
+    const announce: BuildMiddleware<object, object> = (next) => (args) => {
       const request = args.request as { headers: Record<string, string> };
       Object.assign(request.headers, {
         'content-encoding': request.headers['content-encoding'] ? `${request.headers['content-encoding']},aws-chunked` : 'aws-chunked',
@@ -75,7 +77,15 @@ export class Sha256TrailerBody extends Readable {
       });
       return next(args);
     };
-    stack.add(headers, { step: 'build', name: 'glacierCopySha256Trailer' });
+    const guard: FinalizeRequestMiddleware<object, object> = (next) => (args) => {
+      const request = args.request as { body?: unknown; headers: Record<string, string> };
+      if (request.body !== this || request.headers['transfer-encoding'] !== undefined) {
+        throw new Error('this S3 client would frame the request body a second time; build it with requestChecksumCalculation WHEN_REQUIRED');
+      }
+      return next(args);
+    };
+    stack.add(announce, { step: 'build', priority: 'high', name: 'glacierCopySha256Trailer' });
+    stack.add(guard, { step: 'finalizeRequest', priority: 'high', name: 'glacierCopySha256TrailerGuard' });
   }
 }
 
