@@ -54,6 +54,10 @@ export async function streamRange(
   const body = out.body as Readable;
   // Errors after we stop reading (an abort, a socket closing late) must not become uncaught exceptions.
   body.on('error', () => undefined);
+  // A copy given up while its download waits for bytes (its upload failed, the run stops) ends now, not at the
+  // download's next chunk or socket timeout.
+  const giveUp = () => body.destroy(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('stream given up'));
+  options.signal?.addEventListener('abort', giveUp, { once: true });
   const hasher = new TreeHasher();
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
@@ -63,6 +67,7 @@ export async function streamRange(
       options.onBytes?.(chunk.length);
     }
   } finally {
+    options.signal?.removeEventListener('abort', giveUp);
     body.destroy();
   }
   const expectedLength = range.end - range.start + 1;
@@ -117,13 +122,22 @@ export async function streamIntoRequest<R>(
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (options.signal?.aborted) onOuterAbort();
   const body = new Sha256TrailerBody(ranges.reduce((n, r) => n + r.end - r.start + 1, 0));
   const request = send(body, abort.signal);
-  // If the request fails first, stop feeding it: the write loop below sees the destroyed stream.
+  // Set once this copy gives the request up itself; until then a failed request is the cause of whatever follows.
+  let givingUp = false;
+  let uploadFailure: unknown;
+  // If the request fails first, stop feeding it and stop the download (it may be waiting for bytes); the caller
+  // is told the request's failure (e.g. NoSuchUpload), not the download's abort.
   const requestFailed = request.then(
     () => undefined,
     (e: unknown) => {
       body.destroy();
+      if (!givingUp) {
+        uploadFailure = e;
+        abort.abort(e);
+      }
       return e;
     },
   );
@@ -140,10 +154,11 @@ export async function streamIntoRequest<R>(
     body.finish();
     return { result: await request, ranges: verified };
   } catch (e) {
+    givingUp = true;
     abort.abort(e);
     body.destroy();
     await requestFailed;
-    throw e;
+    throw uploadFailure ?? e;
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);
   }

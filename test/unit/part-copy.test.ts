@@ -81,6 +81,29 @@ describe('copying one part', () => {
     await expect(copyPart(source, target, [range])).rejects.toMatchObject({ name: 'InternalError' });
   });
 
+  it('fails at once with S3\'s error when the upload fails while the download waits for bytes', async () => {
+    // A download that sends its first bytes, then nothing: only giving it up ends it.
+    const stalled = new Readable({ read() {} });
+    stalled.push(data.subarray(0, 1000));
+    glacierMock.on(GetJobOutputCommand).resolves({ body: stalled as never, checksum: treeHashHex(data) });
+    s3Mock.on(UploadPartCommand).callsFake(async (input: UploadPartCommandInput) => {
+      // The first bytes arrive (the download is then waiting for more), then the upload is gone.
+      const decoder = new AwsChunkedDecoder();
+      let received = 0;
+      for await (const chunk of input.Body as Readable) {
+        for (const payload of decoder.push(chunk as Buffer)) received += payload.length;
+        if (received >= 1000) break;
+      }
+      throw Object.assign(new Error('The specified upload does not exist.'), { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+    });
+    const outcome = await Promise.race([
+      copyPart(source, target, [range]).then(() => 'copied', (e: Error) => e.name),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+    ]);
+    expect(outcome).toBe('NoSuchUpload');
+    expect(stalled.destroyed).toBe(true);
+  });
+
   it('refuses a part S3 stored without confirming its SHA-256', async () => {
     glacierMock.on(GetJobOutputCommand).resolves(jobOutput(data, treeHashHex(data)));
     consumingUpload(() => ({ ETag: '"e"' }));
