@@ -30,9 +30,7 @@ export interface StreamOptions {
 }
 
 /** Bytes of one download range, verified against the tree hash Glacier sends with it. */
-export interface VerifiedRange {
-  start: number;
-  end: number;
+export interface VerifiedRange extends ByteRange {
   treeHash: string;
 }
 
@@ -43,9 +41,9 @@ export interface VerifiedRange {
  */
 export async function streamRange(
   source: RangeSource,
-  range: { start: number; end: number },
+  range: ByteRange,
   sink: (chunk: Buffer) => Promise<void> | void,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  options: StreamOptions = {},
 ): Promise<VerifiedRange> {
   const out = await source.glacier.send(
     new GetJobOutputCommand({ accountId: '-', vaultName: source.vault, jobId: source.jobId, range: `bytes=${range.start}-${range.end}` }),
@@ -115,9 +113,9 @@ export interface CopiedPart {
  */
 export async function streamIntoRequest<R>(
   source: RangeSource,
-  ranges: { start: number; end: number }[],
+  ranges: ByteRange[],
   send: (body: Sha256TrailerBody, signal: AbortSignal) => Promise<R>,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void; beforeEnd?: (ranges: VerifiedRange[]) => void } = {},
+  options: StreamOptions & { beforeEnd?: (ranges: VerifiedRange[]) => void } = {},
 ): Promise<{ result: R; ranges: VerifiedRange[] }> {
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(options.signal?.reason);
