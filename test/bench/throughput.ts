@@ -104,12 +104,12 @@ function awsCliCopy(url: string, jobs: string[], bucket: string): number | undef
 
 const GIB = 2 ** 30;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
+const BIG_STOP = Number(process.env.BENCH_BIG_STOP_GIB ?? 8) * GIB;
 
 /** The run whose `by` is the median (the lower middle one for an even count). */
 function median<T>(runs: T[], by: (run: T) => number): T {
   return [...runs].sort((a, b) => by(a) - by(b))[Math.floor((runs.length - 1) / 2)]!;
 }
-const BIG_STOP = Number(process.env.BENCH_BIG_STOP_GIB ?? 8) * GIB;
 
 export async function benchThroughput(log: (line: string) => void): Promise<Figure[]> {
   const total = ARCHIVES * ARCHIVE_SIZE;
@@ -130,7 +130,7 @@ export async function benchThroughput(log: (line: string) => void): Promise<Figu
     const ones: ToolCopy[] = [];
     const manys: ToolCopy[] = [];
     // The simulator's CPU while each ran (whole runs): on a machine with fewer cores than the copy could use, the
-    // simulator's share bounds the throughput ratio (see simShare below).
+    // simulator's share bounds the throughput ratio (the figure "if both copies were bound by the cores…").
     const simCpu = { pipe: [] as number[], tool: [] as number[] };
     const withSimCpu = async <T>(into: number[], run: () => Promise<T>): Promise<T> => {
       const before = processCpuSeconds(sim.child.pid!);
