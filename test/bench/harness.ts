@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { WORKER_HEAP_FLAG } from '../../src/transfer/worker-pool.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/glacier-copy', import.meta.url));
 // The simulator takes any credentials; the benchmark's own clients and the processes it starts use these.
@@ -19,6 +20,12 @@ Object.assign(process.env, {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 });
 export const BENCH_ENV = { ...process.env };
+/**
+ * The heap setting the tool gives its stream workers, given on the command line to the node processes the
+ * benchmark compares it with (the plain pipe) and runs beside it (the simulator), so that neither spends CPU on
+ * full collections the tool avoids: the pipe's floor would be inflated, and the simulator take more of the cores.
+ */
+export const LEAN_HEAP_ARGS = [WORKER_HEAP_FLAG];
 
 export interface SimProcess {
   url: string;
@@ -28,7 +35,7 @@ export interface SimProcess {
 
 /** `glacier-copy sim ARGS` on a free port, in its own process (so that it never competes for the tool's thread). */
 export function startSim(args: string[]): Promise<SimProcess> {
-  const child = spawn(process.execPath, [CLI, 'sim', '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: BENCH_ENV });
+  const child = spawn(process.execPath, [...LEAN_HEAP_ARGS, CLI, 'sim', '--port', '0', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: BENCH_ENV });
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /listening on (\S+)/.exec(line);
@@ -103,13 +110,15 @@ export interface ToolRun {
 export interface ToolOptions {
   /** Stops the tool with SIGINT once this event arrives (it records work in flight, then exits 130) */
   stopAt?: (event: Record<string, unknown>) => boolean;
+  /** Options for node itself (e.g. V8 tracing), before the tool's script */
+  nodeArgs?: string[];
 }
 
 /** Runs `glacier-copy ARGS --json` to its end under /usr/bin/time. */
 export function runTool(args: string[], options: ToolOptions = {}): Promise<ToolRun> {
   const started = Date.now();
   // In a process group of its own: /usr/bin/time ignores SIGINT, so Ctrl-C goes to the whole group.
-  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %U %S %M', process.execPath, CLI, ...args, '--json'], {
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %U %S %M', process.execPath, ...(options.nodeArgs ?? []), CLI, ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: BENCH_ENV,
     detached: true,
