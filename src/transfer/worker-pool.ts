@@ -79,6 +79,29 @@ interface Slot {
  * GiB fell ~23 % (bench/README.md). 64 MB: bounded, so memory stays flat over long runs.
  */
 export const WORKER_HEAP_FLAG = '--initial-old-space-size=64';
+/** V8's default (it guesses), for the isolates that are not stream workers (the inventory's naming worker). */
+const DEFAULT_HEAP_FLAG = '--initial-old-space-size=0';
+
+/**
+ * Stream workers started whose isolates may not exist yet. V8 reads the setting as it creates an isolate, on the
+ * new thread: it stays set until every worker being started is ready (or failed to start).
+ */
+let startingWorkers = 0;
+
+function withStreamWorkerHeap(start: () => Slot): Slot {
+  if (startingWorkers++ === 0) setFlagsFromString(WORKER_HEAP_FLAG);
+  const started = () => {
+    if (--startingWorkers === 0) setFlagsFromString(DEFAULT_HEAP_FLAG);
+  };
+  try {
+    const slot = start();
+    slot.ready.then(started, started);
+    return slot;
+  } catch (e) {
+    started();
+    throw e;
+  }
+}
 
 /**
  * The data plane on worker threads, each with its own SDK clients and connections: the hashing and the HTTP of
@@ -91,9 +114,6 @@ export class WorkerPool implements DataPlane {
   private nextId = 1;
 
   constructor(private readonly options: WorkerPoolOptions) {
-    // Read as each isolate is created: the workers (and the inventory's naming worker, started later) get it;
-    // the main thread's isolate, already running, does not.
-    setFlagsFromString(WORKER_HEAP_FLAG);
     for (let i = 0; i < options.workers; i++) this.slots.push(this.spawn());
   }
 
@@ -124,6 +144,10 @@ export class WorkerPool implements DataPlane {
   }
 
   private spawn(): Slot {
+    return withStreamWorkerHeap(() => this.startWorker());
+  }
+
+  private startWorker(): Slot {
     const worker = new Worker(new URL('./stream-worker.js', import.meta.url), { workerData: this.options.clients });
     const ready = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
