@@ -60,11 +60,7 @@ export function threadCpu(pid: number): ThreadCpu {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      // The name is in parentheses and may hold spaces; the fields after it start at field 3 (state).
-      const close = stat.lastIndexOf(')');
-      const fields = stat.slice(close + 2).split(' ');
-      out.set(Number(tid), { name: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+      out.set(Number(tid), readStat(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended meanwhile
     }
@@ -74,9 +70,16 @@ export function threadCpu(pid: number): ThreadCpu {
 
 /** CPU seconds (user + system) so far of a whole process, threads that ended included. */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return readStat(`/proc/${pid}/stat`).seconds;
+}
+
+/** The name and CPU seconds (user + system) in a /proc stat file, of a process or of one of its threads. */
+function readStat(path: string): { name: string; seconds: number } {
+  const stat = readFileSync(path, 'utf8');
+  // The name is in parentheses and may hold spaces; the fields after it start at field 3 (state).
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS };
 }
 
 /** CPU each thread spent between two snapshots (threads born in between count from zero). */
