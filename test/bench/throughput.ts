@@ -51,8 +51,15 @@ interface ToolCopy {
   cpuSeconds: number;
 }
 
+interface CopyOptions {
+  /** Stops the copy (Ctrl-C) once this many bytes are copied; the figures end there */
+  stopAfterBytes?: number;
+  /** Options for node itself, as ToolOptions.nodeArgs */
+  nodeArgs?: string[];
+}
+
 /** `glacier-copy start` of the whole vault into a new bucket; times and CPU from the first ready job to the end of the copy. */
-async function glacierCopy(url: string, vault: string, bucket: string, args: string[], stopAfterBytes = Number.POSITIVE_INFINITY, nodeArgs: string[] = []): Promise<ToolCopy> {
+async function glacierCopy(url: string, vault: string, bucket: string, args: string[], { stopAfterBytes = Number.POSITIVE_INFINITY, nodeArgs }: CopyOptions = {}): Promise<ToolCopy> {
   const clients = createAwsClients({ region: 'us-east-1', endpoint: url });
   await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
   clients.destroy();
@@ -159,10 +166,10 @@ export async function benchThroughput(log: (line: string) => void): Promise<Figu
     const floorRatios = manys.map((t, r) => t.cpuSeconds / gib / (pipes[r]!.cpuSeconds / gib + hashCpu));
     const speedRatios = manys.map((t, r) => pipes[r]!.ms / t.ms);
     // Full collections are what the workers' heap setting (WORKER_HEAP_FLAG) keeps away; V8 counts them here.
-    const traced = await glacierCopy(sim.url, 'bench', 'traced', [...streams, '--workers', String(workers)], Number.POSITIVE_INFINITY, ['--trace-gc']);
+    const traced = await glacierCopy(sim.url, 'bench', 'traced', [...streams, '--workers', String(workers)], { nodeArgs: ['--trace-gc'] });
     const fullCollections = traced.text.filter((l) => l.includes('Mark-Compact')).length;
     const rss4 = await glacierCopy(sim.url, 'big4', 'rss4', []);
-    const rss64 = await glacierCopy(sim.url, 'big64', 'rss64', [], BIG_STOP);
+    const rss64 = await glacierCopy(sim.url, 'big64', 'rss64', [], { stopAfterBytes: BIG_STOP });
     const cliMs = awsCliCopy(sim.url, pipe.jobs, 'pipe-0');
     const rate = (ms: number) => `${formatBytes(total / (ms / 1000))}/s`;
     const toolCpu = many.cpuSeconds / gib;
