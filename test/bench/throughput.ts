@@ -14,6 +14,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createAwsClients } from '../../src/aws/clients.js';
 import { formatBytes } from '../../src/ui/format.js';
 import { BENCH_ENV, LEAN_HEAP_ARGS, benchDir, cpuBetween, processCpuSeconds, runTool, startSim } from './harness.js';
+import { SHA256_CATEGORY, combine, largestShares, readProfiles } from './cpu-profile.js';
 import type { PipeCopy } from './plain-pipe.js';
 import type { Figure } from './scale.js';
 
@@ -165,9 +166,23 @@ export async function benchThroughput(log: (line: string) => void): Promise<Figu
     const spread = (values: number[]) => `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)} across ${REPEATS} runs`;
     const floorRatios = manys.map((t, r) => t.cpuSeconds / gib / (pipes[r]!.cpuSeconds / gib + hashCpu));
     const speedRatios = manys.map((t, r) => pipes[r]!.ms / t.ms);
-    // Full collections are what the workers' heap setting (WORKER_HEAP_FLAG) keeps away; V8 counts them here.
-    const traced = await glacierCopy(sim.url, 'bench', 'traced', [...streams, '--workers', String(workers)], { nodeArgs: ['--trace-gc'] });
+    // One more run, instrumented (so that no measured run pays for it): full collections are what the workers'
+    // heap setting (WORKER_HEAP_FLAG) keeps away, and V8 counts them; the CPU profiles say where the time goes.
+    const profileDir = benchDir();
+    const traced = await glacierCopy(sim.url, 'bench', 'traced', [...streams, '--workers', String(workers)], {
+      nodeArgs: ['--trace-gc', '--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    });
     const fullCollections = traced.text.filter((l) => l.includes('Mark-Compact')).length;
+    const profiles = readProfiles(profileDir);
+    rmSync(profileDir, { recursive: true, force: true });
+    const profiled = (kind: string) => {
+      const threads = profiles.filter((t) => t.kind === kind);
+      const all = combine(threads);
+      if (!all) throw new Error(`no CPU profile of a ${kind} thread`);
+      return { all, threads: threads.length };
+    };
+    const workerProfile = profiled('stream worker');
+    const mainProfile = profiled('main');
     const rss4 = await glacierCopy(sim.url, 'big4', 'rss4', []);
     const rss64 = await glacierCopy(sim.url, 'big64', 'rss64', [], { stopAfterBytes: BIG_STOP });
     const cliMs = awsCliCopy(sim.url, pipe.jobs, 'pipe-0');
@@ -205,6 +220,22 @@ export async function benchThroughput(log: (line: string) => void): Promise<Figu
         target: 'reported',
         met: true,
         note: `${workers} workers; one more run, under node --trace-gc, start-up included`,
+      },
+      {
+        name: "stream workers' busy time spent hashing (SHA-256: tree hash and checksum)",
+        value: (100 * (workerProfile.all.categories.get(SHA256_CATEGORY) ?? 0)) / workerProfile.all.busyMs,
+        unit: '%',
+        target: 'reported',
+        met: true,
+        note: `node --cpu-prof of the instrumented run, ${workerProfile.threads} workers, ${(workerProfile.all.busyMs / 1000).toFixed(1)} s busy, start-up included: ${largestShares(workerProfile.all, 'categories')}; by function: ${largestShares(workerProfile.all, 'functions', 0.03)}`,
+      },
+      {
+        name: "main thread's busy time, whole run (start-up, inventory, plan, the engine, state, events)",
+        value: mainProfile.all.busyMs / 1000,
+        unit: 's',
+        target: 'reported',
+        met: true,
+        note: `node --cpu-prof of the instrumented run: ${largestShares(mainProfile.all, 'categories')}`,
       },
       { name: 'hashing-only ratio: tool CPU ÷ two SHA-256 passes', value: toolCpu / hashCpu, unit: '×', target: 'reported', met: true },
       { name: 'throughput with 1 worker', value: total / (median(ones, (t) => t.ms).ms / 1000) / MIB, unit: 'MiB/s', target: 'reported', met: true, note: `${one.cpuSeconds.toFixed(1)} s CPU` },
