@@ -56,7 +56,7 @@ export function registerSimCommand(program: Command): void {
     .option('--data-dir <dir>', 'keep S3 object bodies on disk here (default: in memory)')
     .option('--time-scale <x>', 'simulated seconds per real second (3600 turns hours into seconds)', parsePositiveNumber('--time-scale'), 1)
     .option('--faults <spec>', 'fault rules, e.g. "glacier.GetJobOutput:corrupt=0.05;s3.UploadPart:503@2+5;seed=7"')
-    .option('--hash-only', 'keep only sizes and checksums of S3 objects, not their bytes')
+    .option('--hash-only', 'keep only sizes and checksums of S3 objects, not their bytes; ETags are opaque (as for SSE-KMS objects), not MD5s')
     .option('--read-archived', 'let GetObject read GLACIER/DEEP_ARCHIVE objects (for checking copies)')
     .option('--generated-vault <name:count[:seed[:size]]>', 'create a generated vault (repeatable; millions of archives are fine)', parseGeneratedVault, [])
     .option(

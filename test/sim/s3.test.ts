@@ -830,7 +830,7 @@ describe('simulated S3 storage modes', () => {
     }
   });
 
-  it('in hashOnly mode keeps sizes and checksums but no bytes', async () => {
+  it('in hashOnly mode keeps sizes and checksums but no bytes, and gives opaque ETags (no MD5 pass)', async () => {
     const h = await startSimHarness({ hashOnly: true });
     try {
       const s3 = h.clients.s3;
@@ -838,9 +838,19 @@ describe('simulated S3 storage modes', () => {
       const body = Buffer.alloc(6 * MiB, 1);
       const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'hashed', Key: 'k', ChecksumAlgorithm: 'SHA256' }));
       const part = await s3.send(new UploadPartCommand({ Bucket: 'hashed', Key: 'k', UploadId, PartNumber: 1, Body: body, ChecksumSHA256: sha256b64(body) }));
+      expect(part.ETag).toMatch(/^"[0-9a-f]{32}"$/);
+      expect(part.ETag).not.toBe(`"${md5(body).toString('hex')}"`);
+      // The checksums are still checked.
+      const wrong = await s3Error(s3.send(new UploadPartCommand({ Bucket: 'hashed', Key: 'k', UploadId, PartNumber: 2, Body: body, ChecksumSHA256: sha256b64(Buffer.from('x')) })));
+      expect(wrong.name).toBe('BadDigest');
+      const badMd5 = await s3Error(s3.send(new PutObjectCommand({ Bucket: 'hashed', Key: 'm', Body: 'abc', ContentMD5: md5(Buffer.from('abd')).toString('base64') })));
+      expect(badMd5.name).toBe('BadDigest');
+      await s3.send(new PutObjectCommand({ Bucket: 'hashed', Key: 'm', Body: 'abc', ContentMD5: md5(Buffer.from('abc')).toString('base64') }));
       await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'hashed', Key: 'k', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumSHA256: sha256b64(body) }] } }));
       const head = await s3.send(new HeadObjectCommand({ Bucket: 'hashed', Key: 'k', ChecksumMode: 'ENABLED' }));
-      expect(head).toMatchObject({ ContentLength: body.length, ChecksumSHA256: composite([body]), ETag: multipartEtag([body]) });
+      expect(head).toMatchObject({ ContentLength: body.length, ChecksumSHA256: composite([body]) });
+      expect(head.ETag).toMatch(/^"[0-9a-f]{32}-1"$/);
+      expect(head.ETag).not.toBe(multipartEtag([body]));
       const get = await s3Error(s3.send(new GetObjectCommand({ Bucket: 'hashed', Key: 'k' })));
       expect(get.name).toBe('NotImplemented');
       expect(get.$metadata.httpStatusCode).toBe(501);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SimRequest } from '../http.js';
 import { AwsChunkedDecoder, isAwsChunked } from './aws-chunked.js';
@@ -12,7 +13,7 @@ import {
 } from './checksums.js';
 import { S3Error, invalidRequest } from './errors.js';
 import { header } from './request.js';
-import { memoryWriter, type Segment, type SegmentWriter } from './storage.js';
+import { SegmentStorage, type Segment } from './storage.js';
 
 /** What a PutObject/UploadPart request says about its body, read from the headers before the body arrives. */
 export interface DeclaredBody {
@@ -28,7 +29,8 @@ export interface DeclaredBody {
 
 export interface ReceivedBody {
   segment: Segment;
-  md5: Buffer;
+  /** quoted, as S3 sends it */
+  etag: string;
   digests: Map<ChecksumAlgorithm, Buffer>;
 }
 
@@ -83,19 +85,20 @@ export function parseDeclaredBody(headers: IncomingHttpHeaders): DeclaredBody {
 }
 
 /**
- * Streams the request body into `writer`, decoding aws-chunked framing and hashing as it goes (MD5 for the
+ * Streams the request body into `storage`, decoding aws-chunked framing and hashing as it goes (MD5 for the
  * ETag, the declared checksum, SHA-256 for a signed payload), so that a multi-GiB part never sits in memory.
  * Verifies everything the request declared; on any failure the written bytes are discarded.
+ *
+ * Storage that keeps no bytes (hashOnly, the benchmarks' mode) gives opaque ETags, as S3 does for SSE-KMS
+ * objects, rather than pay an MD5 pass over every byte (more than SHA-256 costs); a declared Content-MD5 is
+ * still checked.
  */
-export async function receiveBody(
-  req: SimRequest,
-  declared: DeclaredBody,
-  writer: SegmentWriter,
-): Promise<ReceivedBody> {
+export async function receiveBody(req: SimRequest, declared: DeclaredBody, storage: SegmentStorage): Promise<ReceivedBody> {
+  const writer = storage.writer();
   const wanted = new Set<ChecksumAlgorithm>();
   if (declared.checksum) wanted.add(declared.checksum.algorithm);
   if (declared.contentSha256) wanted.add('SHA256');
-  const md5 = createDigester('MD5');
+  const md5 = storage.hashOnly && !declared.contentMd5 ? undefined : createDigester('MD5');
   const digesters = new Map<ChecksumAlgorithm, Digester>([...wanted].map((a) => [a, createDigester(a)]));
   const decoder = declared.awsChunked ? new AwsChunkedDecoder() : undefined;
   let size = 0;
@@ -106,7 +109,7 @@ export async function receiveBody(
       if (failure !== undefined) continue;
       try {
         for (const piece of decoder ? decoder.push(raw) : [raw]) {
-          md5.update(piece);
+          md5?.update(piece);
           for (const d of digesters.values()) d.update(piece);
           size += piece.length;
           const wait = writer.write(piece);
@@ -118,12 +121,13 @@ export async function receiveBody(
     }
     if (failure !== undefined) throw failure;
     decoder?.finish();
+    const md5Digest = md5?.digest();
     const received: ReceivedBody = {
       segment: await writer.close(),
-      md5: md5.digest(),
+      etag: `"${(md5Digest ?? randomBytes(16)).toString('hex')}"`,
       digests: new Map([...digesters].map(([a, d]) => [a, d.digest()])),
     };
-    verify(declared, received, size, decoder?.trailers);
+    verify(declared, received.digests, md5Digest, size, decoder?.trailers);
     return received;
   } catch (e) {
     await writer.discard();
@@ -131,7 +135,7 @@ export async function receiveBody(
   }
 }
 
-function verify(declared: DeclaredBody, body: ReceivedBody, size: number, trailers?: Map<string, string>): void {
+function verify(declared: DeclaredBody, digests: ReceivedBody['digests'], md5: Buffer | undefined, size: number, trailers?: Map<string, string>): void {
   if (size !== declared.length) {
     throw new S3Error(
       400,
@@ -140,7 +144,7 @@ function verify(declared: DeclaredBody, body: ReceivedBody, size: number, traile
     );
   }
   if (declared.contentSha256) {
-    const computed = body.digests.get('SHA256')!.toString('hex');
+    const computed = digests.get('SHA256')!.toString('hex');
     if (computed !== declared.contentSha256) {
       throw new S3Error(
         400,
@@ -150,10 +154,10 @@ function verify(declared: DeclaredBody, body: ReceivedBody, size: number, traile
       );
     }
   }
-  if (declared.contentMd5 && !declared.contentMd5.equals(body.md5)) {
+  if (declared.contentMd5 && !declared.contentMd5.equals(md5!)) {
     throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.', {
       ExpectedDigest: declared.contentMd5.toString('hex'),
-      CalculatedDigest: body.md5.toString('base64'),
+      CalculatedDigest: md5!.toString('base64'),
     });
   }
   const checksum = declared.checksum;
@@ -172,13 +176,16 @@ function verify(declared: DeclaredBody, body: ReceivedBody, size: number, traile
     expected = decodeChecksum(checksum.algorithm, sent);
     if (!expected) throw invalidRequest(`Value for ${name} trailing header is invalid.`);
   }
-  if (!expected!.equals(body.digests.get(checksum.algorithm)!)) {
+  if (!expected!.equals(digests.get(checksum.algorithm)!)) {
     throw new S3Error(400, 'BadDigest', `The ${checksum.algorithm} you specified did not match the calculated checksum.`);
   }
 }
 
+/** Keeps bytes in memory, for small bodies the simulator reads itself. */
+const IN_MEMORY = new SegmentStorage(undefined, false);
+
 /** A small request body (DeleteObjects XML), in memory and checked against its declared digests. */
 export async function receiveSmallBody(req: SimRequest, declared: DeclaredBody): Promise<Buffer> {
-  const { segment } = await receiveBody(req, declared, memoryWriter());
+  const { segment } = await receiveBody(req, declared, IN_MEMORY);
   return Buffer.concat(segment.kind === 'memory' ? segment.chunks : []);
 }

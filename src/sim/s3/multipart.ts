@@ -126,7 +126,7 @@ export async function uploadPart(s3: S3Service, req: SimRequest, res: ServerResp
       `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm.toLowerCase()}, actual checksum Type: ${algorithm?.toLowerCase() ?? 'null'}`,
     );
   }
-  const body = await receiveBody(req, declared, s3.store.storage.writer());
+  const body = await receiveBody(req, declared, s3.store.storage);
   if (bucket.uploads.get(upload.id) !== upload) {
     // Aborted or completed while the part was arriving.
     await s3.store.storage.remove([body.segment]);
@@ -135,7 +135,7 @@ export async function uploadPart(s3: S3Service, req: SimRequest, res: ServerResp
   const part: Part = {
     partNumber,
     size: declared.length,
-    etag: `"${body.md5.toString('hex')}"`,
+    etag: body.etag,
     lastModified: s3.world.clock.now(),
     checksum: algorithm && { algorithm, value: body.digests.get(algorithm)!.toString('base64') },
     segment: body.segment,

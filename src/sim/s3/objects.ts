@@ -36,13 +36,13 @@ export async function putObject(s3: S3Service, req: SimRequest, res: ServerRespo
   const declared = parseDeclaredBody(req.headers);
   if (declared.length > MAX_UPLOAD_BYTES) throw entityTooLarge(declared.length);
   checkWriteConditions(req.headers, bucket.objects.get(key), key);
-  const body = await receiveBody(req, declared, s3.store.storage.writer());
+  const body = await receiveBody(req, declared, s3.store.storage);
   const algorithm = declared.checksum?.algorithm;
   const object: S3Object = {
     id: newId(),
     key,
     size: declared.length,
-    etag: `"${body.md5.toString('hex')}"`,
+    etag: body.etag,
     lastModified: s3.world.clock.now(),
     storageClass,
     metadata,

@@ -26,7 +26,8 @@ export class SegmentStorage {
   constructor(
     /** blob files live here; memory when undefined */
     private readonly blobDir: string | undefined,
-    private readonly hashOnly: boolean,
+    /** only sizes and checksums are kept, not the bytes */
+    readonly hashOnly: boolean,
   ) {}
 
   writer(): SegmentWriter {
@@ -84,7 +85,7 @@ function hashedWriter(): SegmentWriter {
 }
 
 /** Keeps the bytes in 1 MiB buffers: socket-sized pieces would cost a write call each when read back. */
-export function memoryWriter(): SegmentWriter {
+function memoryWriter(): SegmentWriter {
   let chunks: Buffer[] = [];
   let pending: Buffer[] = [];
   let pendingBytes = 0;
