@@ -16,7 +16,7 @@ export interface WorldOptions {
   seed?: string | number;
   /** Where S3 object bodies and uploaded Glacier archives are kept; in memory when absent */
   dataDir?: string;
-  /** S3 keeps only the size and checksums of object bodies, not the bytes (large benchmarks) */
+  /** S3 keeps only the size and checksums of object bodies, not the bytes, and its ETags are opaque (large benchmarks) */
   hashOnly?: boolean;
   /**
    * Simulator-only escape: GetObject reads GLACIER/DEEP_ARCHIVE objects (AWS answers InvalidObjectState),

@@ -22,7 +22,8 @@ export const SHA256_CATEGORY = 'SHA-256 (tree hash and checksum)';
 
 /** What a thread was doing, by the function a sample was in; the first rule that matches names it. */
 const CATEGORIES: [name: string, matches: (frame: CallFrame) => boolean][] = [
-  [SHA256_CATEGORY, (f) => f.url === 'node:internal/crypto/hash' || f.url.endsWith('/verify/tree-hash.js') || (f.url === 'node:crypto' && f.functionName === 'createHash')],
+  // Hmac (request signing) lives beside Hash but is not one of the two passes.
+  [SHA256_CATEGORY, (f) => (f.url === 'node:internal/crypto/hash' && f.functionName !== 'Hmac') || f.url.endsWith('/verify/tree-hash.js') || (f.url === 'node:crypto' && f.functionName === 'createHash')],
   ['garbage collection', (f) => f.functionName === '(garbage collector)'],
   ['messages between threads', (f) => f.functionName === 'postMessage' || f.url.startsWith('node:internal/worker')],
   [
@@ -34,13 +35,18 @@ const CATEGORIES: [name: string, matches: (frame: CallFrame) => boolean][] = [
   ['HTTP and sockets', (f) => /^node:(_http|net|internal\/stream_base_commons|internal\/net|internal\/http)/.test(f.url) || ['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String', 'readStart', 'readStop'].includes(f.functionName)],
   ['buffers', (f) => f.url === 'node:buffer' || f.url === 'node:internal/buffer'],
   ['streams', (f) => f.url.startsWith('node:internal/streams') || f.url === 'node:stream'],
-  ['AWS SDK (requests, signing, parsing)', (f) => f.url.includes('/node_modules/@smithy/') || f.url.includes('/node_modules/@aws-sdk/')],
-  ['state (SQLite)', (f) => f.url.includes('/node_modules/better-sqlite3/') || f.url.includes('/state/')],
-  ["glacier-copy's own code", (f) => f.url.includes('/dist/') || f.url.includes('/src/')],
+  ['AWS SDK (requests, signing, parsing)', (f) => f.url.includes('/node_modules/@smithy/') || f.url.includes('/node_modules/@aws-sdk/') || f.functionName === 'Hmac'],
+  ['state (SQLite)', (f) => f.url.includes('/node_modules/better-sqlite3/') || ownCode(f, '/state/')],
+  ["glacier-copy's own code", (f) => ownCode(f, '/')],
   ['promises, timers and events', (f) => f.functionName === 'runMicrotasks' || /^node:(internal\/process|internal\/timers|events|internal\/event_target)/.test(f.url)],
   ['V8 and native code, unattributed', (f) => f.functionName === '(program)'],
 ];
 const OTHER = 'other';
+
+/** A frame of glacier-copy's own code (built or not) under `folder`, not of a dependency's. */
+function ownCode(frame: CallFrame, folder: string): boolean {
+  return !frame.url.includes('/node_modules/') && /\/(dist|src)\//.test(frame.url) && frame.url.includes(folder);
+}
 
 export interface ThreadProfile {
   /** 'main', 'stream worker' or 'other worker' */

@@ -2,7 +2,7 @@
  * The throughput section of `npm run bench`: glacier-copy against a plain pipe (ranged GetJobOutput streamed into
  * UploadPart, no hashing, no state) through the same simulator endpoint, measured in one run, plus this
  * CPU floor (the pipe's CPU plus two SHA-256 passes), the spread of CPU over worker threads, and peak memory for
- * small and huge archives. Ratios, not absolute targets: the machine is shared and noisy.
+ * small and huge archives. Its targets are ratios, not absolute rates: the machine is shared and noisy.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -203,7 +203,7 @@ export async function benchThroughput(log: (line: string) => void): Promise<Figu
     return [
       { name: 'throughput, glacier-copy ÷ plain pipe', value: pipeMs / manyMs, unit: '×', target: '≥ 0.8', met: pipeMs / manyMs >= 0.8, note: `${rate(manyMs)} vs ${rate(pipeMs)}, ${workers} workers, medians; ${spread(speedRatios)}` },
       {
-        name: "glacier-copy's ceiling on these cores: cores ÷ (tool + simulator CPU per GiB), the most it could copy were it and the simulator alone here",
+        name: "glacier-copy's ceiling on these cores: cores ÷ (tool + simulator CPU per GiB), the most it could copy were it and the simulator alone here (a little low: the simulator's CPU is over its whole run, the tool's over the copy)",
         value: workers / (toolCpu + simTool) * 1024,
         unit: 'MiB/s',
         target: 'reported',

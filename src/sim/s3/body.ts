@@ -86,12 +86,12 @@ export function parseDeclaredBody(headers: IncomingHttpHeaders): DeclaredBody {
 
 /**
  * Streams the request body into `storage`, decoding aws-chunked framing and hashing as it goes (MD5 for the
- * ETag, the declared checksum, SHA-256 for a signed payload), so that a multi-GiB part never sits in memory.
- * Verifies everything the request declared; on any failure the written bytes are discarded.
+ * ETag and a declared Content-MD5, the declared checksum, SHA-256 for a signed payload), so that a multi-GiB part
+ * never sits in memory. Verifies everything the request declared; on any failure the written bytes are discarded.
  *
  * Storage that keeps no bytes (hashOnly, the benchmarks' mode) gives opaque ETags, as S3 does for SSE-KMS
- * objects, rather than pay an MD5 pass over every byte (more than SHA-256 costs); a declared Content-MD5 is
- * still checked.
+ * objects, rather than pay an MD5 pass over every byte (more than SHA-256 costs), unless the request declared a
+ * Content-MD5, which is still checked.
  */
 export async function receiveBody(req: SimRequest, declared: DeclaredBody, storage: SegmentStorage): Promise<ReceivedBody> {
   const writer = storage.writer();
