@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { mergeParts } from './merge-parts.js';
 import { benchScale, type Figure } from './scale.js';
 import { benchThroughput } from './throughput.js';
 
@@ -77,10 +78,9 @@ for (const name of wanted) {
   console.log(`${name}:`);
   for (const f of figures) console.log(line(f));
   allMet &&= figures.every((f) => f.met);
-  // A partial run (BENCH_SCALE) replaces the figures it measured and keeps the others.
   const path = `${BENCH_DIR}${name}.json`;
   const earlier = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as SavedSection).figures : [];
-  const merged = [...earlier.map((f) => figures.find((g) => g.name === f.name) ?? f), ...figures.filter((g) => !earlier.some((f) => f.name === g.name))];
+  const merged = mergeParts(earlier, figures);
   const saved: SavedSection = { section: name, measuredAt: new Date().toISOString(), machine, figures: merged };
   writeFileSync(path, `${JSON.stringify(saved, null, 2)}\n`);
 }

@@ -23,6 +23,8 @@ export interface Figure {
   target: string;
   met: boolean;
   note?: string;
+  /** The part of its section that measured it (one the section may skip); none: the whole section */
+  part?: string;
 }
 
 async function createBucket(url: string, bucket: string): Promise<void> {
@@ -195,7 +197,7 @@ export async function benchScale(log: (line: string) => void): Promise<Figure[]>
   for (const [name, section] of sections) {
     if (only && !only.some((o) => name.includes(o))) continue;
     log(`scale: ${name}…`);
-    figures.push(...(await section()));
+    figures.push(...(await section()).map((f) => ({ ...f, part: name })));
   }
   return figures;
 }
