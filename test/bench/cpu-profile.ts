@@ -58,6 +58,10 @@ export interface ThreadProfile {
   functions: Map<string, number>;
 }
 
+function addMs(into: Map<string, number>, key: string, ms: number): void {
+  into.set(key, (into.get(key) ?? 0) + ms);
+}
+
 function categoryOf(frame: CallFrame): string {
   return CATEGORIES.find(([, matches]) => matches(frame))?.[0] ?? OTHER;
 }
@@ -86,8 +90,8 @@ export function readProfiles(dir: string): ThreadProfile[] {
         const ms = profile.timeDeltas[i]! / 1000;
         const fn = `${frame.functionName || '(anonymous)'}${frame.url ? ` (${where(frame.url)})` : ''}`;
         thread.busyMs += ms;
-        thread.categories.set(categoryOf(frame), (thread.categories.get(categoryOf(frame)) ?? 0) + ms);
-        thread.functions.set(fn, (thread.functions.get(fn) ?? 0) + ms);
+        addMs(thread.categories, categoryOf(frame), ms);
+        addMs(thread.functions, fn, ms);
       });
       return thread;
     });
@@ -96,7 +100,7 @@ export function readProfiles(dir: string): ThreadProfile[] {
 /** The threads of one kind added up. */
 export function combine(threads: ThreadProfile[]): ThreadProfile | undefined {
   if (threads.length === 0) return undefined;
-  const add = (into: Map<string, number>, from: Map<string, number>) => from.forEach((ms, k) => into.set(k, (into.get(k) ?? 0) + ms));
+  const add = (into: Map<string, number>, from: Map<string, number>) => from.forEach((ms, key) => addMs(into, key, ms));
   const total: ThreadProfile = { kind: threads[0]!.kind, busyMs: 0, categories: new Map(), functions: new Map() };
   for (const t of threads) {
     total.busyMs += t.busyMs;
